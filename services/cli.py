@@ -59,3 +59,7 @@ config_option = click.option(
     default=None,
     help="TOML config file (default: $KGW_CONFIG, else deploy/config/sim.toml).",
 )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""Start real ``kgw`` processes for tests: temp config, loopback ports, readiness, clean stop.
+
+Usage::
+
+    with KgwProcess("sim", config_path, health_port) as sim:
+        ...  # sim is ready (GET /health answered 200)
+
+On exit the process gets SIGTERM and must exit within the 5 s shutdown contract; its output is
+kept in ``proc.output()`` for assertions and printed when a test fails.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+KGW = [sys.executable, "-m", "services.cli"]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on loopback right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def fresh_credentials() -> tuple[str, str]:
+    """A random API key and base64 secret, shaped like Kraken's."""
+    key = base64.b64encode(secrets.token_bytes(42)).decode()
+    secret = base64.b64encode(secrets.token_bytes(64)).decode()
+    return key, secret
+
+
+def wait_http_ok(url: str, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Poll ``url`` until it answers 200; fail early if ``proc`` died."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before {url} was ready")
+        try:
+            with urllib.request.urlopen(url, timeout=1.0) as r:
+                if r.status == 200:
+                    return
+        except Exception as e:  # not up yet
+            last = e
+        time.sleep(0.05)
+    raise TimeoutError(f"{url} not ready after {timeout}s: {last}")
+
+
+class KgwProcess:
+    """One ``kgw <args>`` subprocess with its output captured to a temp file."""
+
+    def __init__(
+        self,
+        *args: str,
+        health_url: str | None = None,
+        env: dict[str, str] | None = None,
+        ready_timeout: float = 20.0,
+    ) -> None:
+        self.args = list(args)
+        self.health_url = health_url
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.ready_timeout = ready_timeout
+        self._out = tempfile.NamedTemporaryFile(prefix="kgw-", suffix=".log", delete=False)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> KgwProcess:
+        self.proc = subprocess.Popen(
+            [*KGW, *self.args], cwd=REPO, env=self.env, stdout=self._out, stderr=subprocess.STDOUT
+        )
+        if self.health_url:
+            try:
+                wait_http_ok(self.health_url, self.ready_timeout, self.proc)
+            except Exception:
+                self.stop()
+                sys.stderr.write(self.output())
+                raise
+        return self
+
+    def output(self) -> str:
+        return Path(self._out.name).read_text(errors="replace")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Send a signal (default SIGKILL) without waiting."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+
+    def stop(self, timeout: float = 6.0) -> int | None:
+        """SIGTERM, then wait; returns the exit code (SIGKILL and None if it hung)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                return None
+        return self.proc.returncode
+
+    def __enter__(self) -> KgwProcess:
+        return self.start()
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+        if et is not None:
+            sys.stderr.write(f"--- output of kgw {' '.join(self.args)} ---\n{self.output()}\n")
+
+
+def write_config(directory: Path, text: str, name: str = "kgw.toml") -> Path:
+    """Write a TOML config for a test and return its path."""
+    path = directory / name
+    path.write_text(text)
+    return path
+
+
+def toml_value(v: Any) -> str:
+    """Render a Python scalar/list as TOML (enough for test configs)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    raise TypeError(type(v))
