@@ -40,8 +40,9 @@ class JsonFormatter(logging.Formatter):
 
 def setup(service: str, level: str = "INFO") -> None:
     """Route the root logger to stdout as JSON lines, line-buffered."""
-    if isinstance(sys.stdout, type(sys.__stdout__)) and hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(line_buffering=True)
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(line_buffering=True)
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()

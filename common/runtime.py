@@ -17,7 +17,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
@@ -86,7 +86,7 @@ async def _serve_metrics(ctx: ServiceContext, host: str, port: int) -> web.AppRu
 
 async def _run(
     service: str,
-    main: Callable[[ServiceContext], Awaitable[None]],
+    main: Callable[[ServiceContext], Coroutine[Any, Any, None]],
     metrics_host: str,
     metrics_port: int,
 ) -> int:
@@ -127,7 +127,7 @@ async def _run(
 
 def run_service(
     service: str,
-    main: Callable[[ServiceContext], Awaitable[None]],
+    main: Callable[[ServiceContext], Coroutine[Any, Any, None]],
     *,
     metrics_host: str = "127.0.0.1",
     metrics_port: int = 0,
