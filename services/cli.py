@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eventlog": ("services.eventlog.cli:command", "Run the event-log writer."),
     "log": ("services.eventlog.tools:command", "Read, verify and replay event logs."),
     "tail": ("services.tools.tail:command", "Print live bus messages for a topic prefix."),
+    "keygen": ("services.tools.keygen:command", "Generate a CURVE key pair for a router client."),
     "env-init": ("services.tools.envinit:command", "Write a .env with fresh simulator credentials."),
 }
 
