@@ -704,3 +704,18 @@ class Engine:
         if out.order_events:
             self._check_triggers(symbol)
         return out
+
+    def print_trade(self, symbol: str, side: str, price: float, qty: float) -> None:
+        """Put a trade on the tape without touching the book (admin ``trade``), then fire
+        last-price triggers."""
+        now = self.clock()
+        ps = self.prices[symbol]
+        ps.trade_seq += 1
+        t = PublicTrade(symbol, self.new_id(), side, price, qty, ps.trade_seq, now)
+        ps.trades.appendleft(t)
+        ps.last, ps.last_size, ps.last_time = price, qty, now
+        ps.volume += qty
+        ps.high24h = max(ps.high24h, price)
+        ps.low24h = min(ps.low24h, price)
+        self.outbox.append(t)
+        self._check_triggers(symbol)
