@@ -116,6 +116,8 @@ def routes(sim: Sim, market: SyntheticMarket | None) -> list[web.RouteDef]:
             vol = sum(q for p, q in book.bids.depth() if p >= px)
             sim.engine.market_order(sym, "sell", vol, px)
         sim.engine.print_trade(sym, "buy", px, qty)
+        if market is not None:
+            market.refill(sym)
         sim.publish()
         return _ok(symbol=sym, price=px)
 

@@ -150,6 +150,16 @@ class SyntheticMarket:
         touch = self._quote_ticks(sym, side == "sell", 0)
         self.engine.set_liquidity(sym, side == "sell", self._price(inst, touch), self._size(inst))
 
+    def refill(self, sym: str) -> None:
+        """Put background size back on every level of ``sym`` that has none (after a sweep)."""
+        inst = self.engine.instruments[sym]
+        book = self.engine.books[sym]
+        for k in range(self.depth):
+            for is_buy in (True, False):
+                px = self._price(inst, self._quote_ticks(sym, is_buy, k))
+                if px not in book.side(is_buy).levels:
+                    self.engine.set_liquidity(sym, is_buy, px, self._size(inst))
+
     def jump_to(self, sym: str, price: float) -> None:
         """Re-centre the fair price on ``price`` (admin ``price``), trading through orders."""
         inst = self.engine.instruments[sym]

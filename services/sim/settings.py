@@ -40,7 +40,7 @@ class SimAccountSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
 
     api_key_env: str = "KRAKEN_FUTURES_API_KEY"
     api_secret_env: str = "KRAKEN_FUTURES_API_SECRET"
-    flex: dict[str, float] = msgspec.field(default_factory=lambda: {"USD": 1_000_000.0})
+    flex: dict[str, float] = msgspec.field(default_factory=lambda: {"USD": 100_000.0})
     margin: dict[str, float] = msgspec.field(
         default_factory=lambda: {"fi_xbtusd": 10.0, "fi_ethusd": 100.0}
     )

@@ -402,7 +402,7 @@ class Engine:
                     self._cancel(maker, "would_execute_self", out=None)
                     continue
                 return True
-            qty = min(taker.remaining, maker.remaining)
+            qty = round(min(taker.remaining, maker.remaining), 10)
             self._trade(taker, maker, lvl.price, qty, out)
             total = book.reduce(maker, lvl.price, qty)
             self._level_changed(taker.symbol, maker.is_buy, lvl.price, total)

@@ -49,7 +49,7 @@ class Order:
 
     @property
     def remaining(self) -> float:
-        return max(self.qty - self.filled, 0.0)
+        return max(round(self.qty - self.filled, 10), 0.0)
 
     @property
     def is_buy(self) -> bool:

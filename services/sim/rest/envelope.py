@@ -58,8 +58,11 @@ class PrivateRequest:
 async def raw_parts(request: web.Request) -> tuple[str, str]:
     """(raw query string, raw body) exactly as sent (they are what was signed)."""
     body = ""
-    if request.can_read_body:
-        data = await request.content.read(MAX_BODY + 1)
+    if request.body_exists:
+        try:
+            data = await request.read()  # cached by aiohttp; capped by client_max_size
+        except web.HTTPRequestEntityTooLarge:
+            raise P.ParamError("invalidArgument") from None
         if len(data) > MAX_BODY:
             raise P.ParamError("invalidArgument")
         body = data.decode("utf-8", errors="replace")

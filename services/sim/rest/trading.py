@@ -11,7 +11,13 @@ from aiohttp import web
 from services.sim import metrics
 from services.sim.engine.events import Outcome
 from services.sim.rest import params as P
-from services.sim.rest.envelope import PrivateRequest, answer_after_engine, error, gate
+from services.sim.rest.envelope import (
+    PrivateRequest,
+    answer_after_engine,
+    error,
+    gate,
+    raw_parts,
+)
 from services.sim.rest.shapes import iso, order_event
 from services.sim.state import Sim, now_ms
 
@@ -168,7 +174,7 @@ def routes(sim: Sim) -> list[web.RouteDef]:
     async def batchorder(request: web.Request) -> web.StreamResponse:
         metrics.REST_REQUESTS.labels("batchorder").inc()
         try:
-            query, body = request.rel_url.raw_query_string, await request.text()
+            query, body = await raw_parts(request)
             doc = P.batch_json(query, body)
         except P.ParamError as e:
             return error(e.code)
