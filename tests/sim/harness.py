@@ -42,7 +42,8 @@ class SimHandle:
 
 
 @contextmanager
-def run_sim(tmp: Path, extra: str = "", *, args: tuple[str, ...] = ()) -> Iterator[SimHandle]:
+def run_sim(tmp: Path, extra: str = "", *, args: tuple[str, ...] = (), book_rate: float = 20.0,
+            trade_rate: float = 0.0) -> Iterator[SimHandle]:
     """A simulator with two funded accounts (alice = default env account, bob) on free ports.
 
     ``extra`` is appended inside ``[sim]`` (TOML lines).
@@ -54,8 +55,8 @@ def run_sim(tmp: Path, extra: str = "", *, args: tuple[str, ...] = ()) -> Iterat
 [sim]
 port = {port}
 metrics_port = {mport}
-book_rate = 20.0
-trade_rate = 0.0
+book_rate = {book_rate}
+trade_rate = {trade_rate}
 {extra}
 
 [sim.accounts.bob]

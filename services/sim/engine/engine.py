@@ -364,7 +364,7 @@ class Engine:
         self_traded = self._match(order, out)
         if order.remaining <= 1e-12:
             self._finish(order, "filled")
-            if order.order_type in ("lmt", "post") or order.triggered:
+            if order.account != MARKET_ACCOUNT:
                 self.outbox.append(OrderUpdate(order.account, order.snapshot(), True, "full_fill"))
             return
         if self_traded or is_ioc:
