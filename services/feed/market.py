@@ -175,6 +175,13 @@ class MarketState:
                 self.problems["unknown_symbol"] += 1
         return st
 
+    def _begin(self, product_id: str, kind: str) -> SymbolState | None:
+        """The state of a message's symbol (None if not carried), counting the message."""
+        st = self._lookup(product_id)
+        if st is not None:
+            self.handled[kind] += 1
+        return st
+
     # ------------------------------------------------------------------ reference data
 
     def on_instrument(self, inst: kinstruments.Instrument, receive_time: int = 0) -> None:
@@ -220,10 +227,9 @@ class MarketState:
              "seq":326072249,"tickSize":null,"bids":[{"price":34892.5,"qty":6385}],
              "asks":[{"price":34911.5,"qty":20598}]}
         """
-        st = self._lookup(m.product_id)
+        st = self._begin(m.product_id, "book_snapshot")
         if st is None:
             return
-        self.handled["book_snapshot"] += 1
         st.last_book_ns = receive_time
         book = st.book
         book.load(((lv.price, lv.qty) for lv in m.bids), ((lv.price, lv.qty) for lv in m.asks), m.seq, m.timestamp)
@@ -349,10 +355,9 @@ class MarketState:
              "markPrice":1751.97553924942,"maturityTime":0,"post_only":false,
              "volumeQuote":99424431.8132,"open":1734.8,"high":1765.4,"low":1708.8}
         """
-        st = self._lookup(m.product_id)
+        st = self._begin(m.product_id, "ticker")
         if st is None:
             return
-        self.handled["ticker"] += 1
         st.last_ticker_ns = receive_time
         nft = m.next_funding_rate_time
         stats = Statistics(
@@ -391,9 +396,8 @@ class MarketState:
              "change":2.640803926150981,"premium":0.3,"volume":3413476.0,"tag":"month",
              "pair":"BCH:USD","dtm":7,"maturityTime":1627657200000}
         """
-        st = self._lookup(m.product_id)
+        st = self._begin(m.product_id, "ticker_lite")
         if st is not None:
-            self.handled["ticker_lite"] += 1
             st.last_ticker_ns = receive_time
 
     # ------------------------------------------------------------------ trades
@@ -444,10 +448,9 @@ class MarketState:
              "side":"sell","type":"fill","seq":655508,"time":1612269657781,"qty":440,
              "price":34893}]}
         """
-        st = self._lookup(m.product_id)
+        st = self._begin(m.product_id, "trade_snapshot")
         if st is None:
             return
-        self.handled["trade_snapshot"] += 1
         st.last_trade_ns = receive_time
         if not m.trades:
             return
