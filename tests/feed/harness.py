@@ -107,6 +107,7 @@ def write_configs(tmp: Path, ports: Ports, sim: dict[str, Any], feed: dict[str, 
         + _section("sim", {"port": ports.sim, "metrics_port": ports.sim_metrics, **sim})
         + _section("feed", feed_defaults)
     )
+    tmp.mkdir(parents=True, exist_ok=True)
     return write_config(tmp, text)
 
 
