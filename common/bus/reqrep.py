@@ -159,9 +159,7 @@ class RouterServer:
             self._reject(peer, ErrorCode.INVALID_FRAMES, f"expected 1 payload frame, got {len(frames) - 1}")
             return
         if len(payload) > self.max_message_size:
-            self._reject(
-                peer, ErrorCode.OVERSIZED_MESSAGE, f"{len(payload)} bytes > limit {self.max_message_size}"
-            )
+            self._reject(peer, ErrorCode.OVERSIZED_MESSAGE, f"{len(payload)} bytes > limit {self.max_message_size}")
             return
         try:
             msg = decode(payload)
@@ -275,7 +273,8 @@ class DealerClient:
 
     async def recv(self, timeout: float | None = None) -> Message:
         """The next reply; TimeoutError after ``timeout`` seconds."""
-        return await asyncio.wait_for(self._queue.get(), timeout)
+        async with asyncio.timeout(timeout):
+            return await self._queue.get()
 
     async def collect(self, done: Callable[[Message], bool], timeout: float = 5.0) -> list[Message]:
         """Replies until one for which ``done(reply)`` is true (included); TimeoutError if not

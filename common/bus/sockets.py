@@ -24,9 +24,7 @@ import zmq
 
 SENT = prometheus_client.Counter("kgw_bus_sent_total", "Messages sent on the bus", ["socket"])
 RECEIVED = prometheus_client.Counter("kgw_bus_received_total", "Messages received from the bus", ["socket"])
-DROPPED = prometheus_client.Counter(
-    "kgw_bus_dropped_total", "Messages not delivered, by reason", ["socket", "reason"]
-)
+DROPPED = prometheus_client.Counter("kgw_bus_dropped_total", "Messages not delivered, by reason", ["socket", "reason"])
 REJECTED = prometheus_client.Counter(
     "kgw_bus_rejected_total", "Malformed or hostile requests refused, by error code", ["socket", "code"]
 )
@@ -87,7 +85,8 @@ class Readable:
             if readable_now(self.sock):
                 break
             try:
-                await asyncio.wait_for(self._event.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._event.wait()
             except TimeoutError:
                 return readable_now(self.sock)
         return True

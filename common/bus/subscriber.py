@@ -179,9 +179,7 @@ class Subscriber:
         if known != session:
             self._sessions[source] = session
             if known is not None:
-                out.append(
-                    BusEvent(EventKind.RESTART, feed.name, source=source, session=session, old_session=known)
-                )
+                out.append(BusEvent(EventKind.RESTART, feed.name, source=source, session=session, old_session=known))
                 for t in [t for t, (s, _) in self._seq.items() if s == known]:
                     del self._seq[t]
         prev = self._seq.get(topic)
@@ -260,8 +258,11 @@ class Subscriber:
             # re-check after clearing: the FD is edge-triggered
             if any(readable_now(f.sock) for f in self._feeds):
                 continue
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # coincides with the wake-up, leaving this loop running after close()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), check_every)
+                async with asyncio.timeout(check_every):
+                    await self._wake.wait()
 
     async def close(self) -> None:
         self._closed = True

@@ -54,9 +54,7 @@ class OrderStatus(StrEnum):
     EXPIRED = "EXPIRED"
 
 
-FINAL_ORDER_STATUSES = frozenset(
-    {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
-)
+FINAL_ORDER_STATUSES = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED})
 
 
 class RequestType(StrEnum):

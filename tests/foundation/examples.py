@@ -196,5 +196,7 @@ EXAMPLES: list[Message] = [
     SnapshotRequest(request_id="s-1", topics=["md.kraken-futures.PF_XBTUSD."]),
     SnapshotEntry(**HDR, request_id="s-1", topic="md.kraken-futures.PF_XBTUSD.mbp.", message=MBP),
     SnapshotEnd(**HDR, request_id="s-1", count=1),
-    ErrorReply(**HDR, request_id="r-9", error=ErrorCode.INVALID_MESSAGE, text="Expected `int`, got `str` - at `$.order_id`"),
+    ErrorReply(
+        **HDR, request_id="r-9", error=ErrorCode.INVALID_MESSAGE, text="Expected `int`, got `str` - at `$.order_id`"
+    ),
 ]

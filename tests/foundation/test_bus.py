@@ -154,9 +154,7 @@ async def test_publisher_restart_is_reported_and_resets_seq_tracking() -> None:
         await pub.start()
         # seq starts at 1 again in the new session: a restart, not a gap. Keep publishing
         # until the reconnected subscription reaches the new publisher.
-        items = await gather_events(
-            sub, lambda i: isinstance(i, Received), probe=lambda: pub.publish(TOPIC, status())
-        )
+        items = await gather_events(sub, lambda i: isinstance(i, Received), probe=lambda: pub.publish(TOPIC, status()))
         kinds = [i.kind for i in items if isinstance(i, BusEvent)]
         assert EventKind.RESTART in kinds and EventKind.GAP not in kinds
         restart = next(i for i in items if isinstance(i, BusEvent) and i.kind is EventKind.RESTART)
@@ -221,7 +219,10 @@ async def test_router_dealer_request_with_several_replies() -> None:
         client.send(Heartbeat(service="client-a"))
         replies = await client.collect(lambda m: isinstance(m, OrderAck) and m.status is RequestStatus.ACCEPTED)
         assert [type(r).__name__ for r in replies] == ["OrderAck", "OrderAck"]
-        assert [r.status for r in replies if isinstance(r, OrderAck)] == [RequestStatus.FORWARDED, RequestStatus.ACCEPTED]
+        assert [r.status for r in replies if isinstance(r, OrderAck)] == [
+            RequestStatus.FORWARDED,
+            RequestStatus.ACCEPTED,
+        ]
         assert [r.seq for r in replies] == [1, 2]
         assert all(r.source == "router" for r in replies)
         assert len(seen) == 1
@@ -234,14 +235,24 @@ async def test_router_dealer_request_with_several_replies() -> None:
     ("frames", "code", "request_id"),
     [
         ([b"{not json"], ErrorCode.PARSE_ERROR, ""),
-        ([b'{"type":"CancelOrder","account":"main","order_id":"7","request_id":"r1"}'], ErrorCode.INVALID_MESSAGE, "r1"),
+        (
+            [b'{"type":"CancelOrder","account":"main","order_id":"7","request_id":"r1"}'],
+            ErrorCode.INVALID_MESSAGE,
+            "r1",
+        ),
         ([b'{"type":"CancelOrder","account":"main","request_id":"r2"}'], ErrorCode.INVALID_MESSAGE, "r2"),
         ([b'{"type":"Launch","request_id":"r3"}'], ErrorCode.INVALID_MESSAGE, "r3"),
-        ([b'[1,2,3]'], ErrorCode.INVALID_MESSAGE, ""),
+        ([b"[1,2,3]"], ErrorCode.INVALID_MESSAGE, ""),
         ([b'{"type":"Heartbeat","service":"x"}', b"extra"], ErrorCode.INVALID_FRAMES, ""),
         ([b'{"type":"Heartbeat","service":"' + b"x" * 70_000 + b'"}'], ErrorCode.OVERSIZED_MESSAGE, ""),
-        ([b'{"type":"OrderAck","account":"a","order_id":1,"request_type":"CREATE_ORDER","origin":"GATEWAY",'
-          b'"status":"ACCEPTED","request_id":"r4"}'], ErrorCode.UNSUPPORTED_REQUEST, "r4"),
+        (
+            [
+                b'{"type":"OrderAck","account":"a","order_id":1,"request_type":"CREATE_ORDER","origin":"GATEWAY",'
+                b'"status":"ACCEPTED","request_id":"r4"}'
+            ],
+            ErrorCode.UNSUPPORTED_REQUEST,
+            "r4",
+        ),
     ],
 )
 async def test_invalid_requests_get_an_error_reply_and_are_counted(

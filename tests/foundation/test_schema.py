@@ -7,7 +7,7 @@ import json
 import jsonschema
 import pytest
 
-from common.messages import MESSAGE_TYPES, BY_NAME, DecodeError, ErrorCode, Message, decode, encode
+from common.messages import BY_NAME, MESSAGE_TYPES, DecodeError, ErrorCode, Message, decode, encode
 from common.messages.schema import SCHEMA_PATH, render
 
 from .examples import EXAMPLES
@@ -59,8 +59,11 @@ def test_example_validates_against_proto_and_round_trips(msg: Message) -> None:
             ErrorCode.INVALID_MESSAGE,
             "$.quantity",
         ),
-        (b'{"type":"MarketByPrice","exchange":"x","symbol":"X","update_type":"SNAPSHOT","bids":[[1]]}',
-         ErrorCode.INVALID_MESSAGE, "$.bids[0]"),
+        (
+            b'{"type":"MarketByPrice","exchange":"x","symbol":"X","update_type":"SNAPSHOT","bids":[[1]]}',
+            ErrorCode.INVALID_MESSAGE,
+            "$.bids[0]",
+        ),
     ],
 )
 def test_invalid_payload_raises_decode_error_with_reason(payload: bytes, code: ErrorCode, fragment: str) -> None:

@@ -17,11 +17,24 @@ async def test_tail_prints_matching_messages_as_json_lines() -> None:
     pub = Publisher("feed", ep)
     await pub.start()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.cli", "tail", "md.kraken-futures.PF_XBTUSD.",
-        "--endpoint", ep, "--json", "--count", "3", "--seconds", "20",
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "services.cli",
+        "tail",
+        "md.kraken-futures.PF_XBTUSD.",
+        "--endpoint",
+        ep,
+        "--json",
+        "--count",
+        "3",
+        "--seconds",
+        "20",
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
+
         async def feed() -> None:
             while True:
                 for sym in ("PF_XBTUSD", "PF_ETHUSD"):
