@@ -269,12 +269,17 @@ class AccountState:
 
     def begin_download(self, now_ms: int) -> None:
         """A (re)connection at ``now_ms`` (epoch ms): hold messages back until
-        :meth:`end_download`."""
+        :meth:`end_download`. A download cut short by another disconnection keeps what it
+        held (those fills are remembered as seen, so they must still be published)."""
+        open_now = {o.exchange_order_id for o in self.open_orders()}
+        if self.downloading:
+            self._candidates |= open_now
+        else:
+            self._pending = []
+            self._candidates = open_now
+            self._begin_ms = now_ms
         self.downloading = True
-        self._begin_ms = now_ms
-        self._pending = []
         self._seen_open = set()
-        self._candidates = {o.exchange_order_id for o in self.open_orders()}
 
     def end_download(self) -> list[Out]:
         """Resolve what the download showed; the messages to publish, changes first, then the

@@ -73,6 +73,7 @@ class OrderState:
     closed: OrderStatus | None = None
     cancel_reason: CancelReason | None = None
     text: str = ""
+    typed_by_fill: bool = False
     last_key: tuple[object, ...] | None = None
 
     # ------------------------------------------------------------------ evidence
@@ -98,8 +99,11 @@ class OrderState:
         self.view_time = view.update_time_ms
         self.view_filled = view.filled
         self.view_remaining = remaining
-        self.order_type = view.order_type
-        self.time_in_force = view.time_in_force
+        if not self.typed_by_fill:
+            # Kraken's open_orders calls every non-trigger order "limit"; a fill that said
+            # "market" or "ioc" knew better
+            self.order_type = view.order_type
+            self.time_in_force = view.time_in_force
         self.price = view.price
         self.stop_price = view.stop_price
         self.reduce_only = view.reduce_only
@@ -140,9 +144,10 @@ class OrderState:
             self.side = fill.side
         if self.client_order_id is None:
             self.client_order_id = fill.client_order_id
-        if self.view_time < 0:
+        if self.view_time < 0 and (fill.order_type is not OrderType.LIMIT or fill.time_in_force is TimeInForce.IOC):
             self.order_type = fill.order_type
             self.time_in_force = fill.time_in_force
+            self.typed_by_fill = True
         return True
 
     def newest_evidence_ms(self) -> int:
@@ -229,18 +234,13 @@ class OrderState:
         )
 
     def key(self) -> tuple[object, ...]:
-        """What a subscriber can see change; an unchanged key is not republished."""
-        return (
-            self.status,
-            self.total,
-            self.traded,
-            self.average_price,
-            self.price,
-            self.stop_price,
-            self.cancel_reason,
-            self.symbol,
-            self.side,
-        )
+        """What a subscriber can see change; an unchanged key is not republished. Once the
+        order is final only its outcome counts (a late event adding its limit price is not
+        worth another update)."""
+        status = self.status
+        prices = (None, None) if status in FINAL_ORDER_STATUSES else (self.price, self.stop_price)
+        outcome = (status, self.total, self.traded, self.average_price, self.cancel_reason)
+        return (*outcome, self.symbol, self.side, *prices)
 
 
 def trade_update(exchange: str, account: str, fill: FillEvent, update_type: UpdateType) -> TradeUpdate:

@@ -114,9 +114,8 @@ def test_fast_fill_never_seen_open_is_filled() -> None:
     s = live_state()
     [u] = orders(s.on_fill(fill("f1", 5, 1.0, 100.0, 0.0)))
     assert (u.status, u.quantity, u.remaining_quantity) == (OrderStatus.FILLED, 1.0, 0.0)
-    # the placement event arriving late only adds the limit price
-    late = orders(s.on_order(view(1, 1.0, 0.0, reason="new_placed_order_by_user")))
-    assert [(u.status, u.traded_quantity, u.price) for u in late] == [(OrderStatus.FILLED, 1.0, 100.0)]
+    # the placement event arriving late changes nothing a subscriber would care about
+    assert s.on_order(view(1, 1.0, 0.0, reason="new_placed_order_by_user")) == []
 
 
 def test_full_fill_removal_before_the_fills() -> None:
@@ -181,6 +180,18 @@ def test_reconnect_publishes_gap_fill_and_cancel_once() -> None:
     out = s.end_download()
     assert [(u.exchange_order_id, u.update_type) for u in orders(out)] == [("c", UpdateType.SNAPSHOT)]
     assert trades(out) == []
+
+
+def test_download_cut_short_keeps_what_it_held() -> None:
+    s = live_state()
+    s.on_order(view(1, 1.0, 0.0, oid="a"))
+    s.begin_download(10)
+    s.on_fills([fill("fa", 5, 1.0, 101.0, 0.0, oid="a")])
+    s.begin_download(20)  # disconnected again before the download finished
+    s.on_fills([fill("fa", 5, 1.0, 101.0, 0.0, oid="a")])
+    out = s.end_download()
+    assert [t.trade_id for t in trades(out)] == ["fa"]
+    assert [u.status for u in orders(out)] == [OrderStatus.FILLED]
 
 
 def test_first_download_is_all_snapshot() -> None:

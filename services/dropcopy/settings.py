@@ -1,0 +1,63 @@
+"""``[dropcopy]``: typed settings of the drop-copy listener. Every field has a default.
+
+Example::
+
+    [dropcopy]
+    accounts = ["main"]          # each names an [accounts.<name>] section (key and secret env vars)
+    verbose = true               # open_orders_verbose: also post-only and IOC failures
+    metrics_port = 9832
+
+    [dropcopy.stream]            # reconnect, ping and silence tunables of each connection
+    backoff_cap = 30.0
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from common.config import ServiceSettings
+from common.kraken.stream import StreamSettings
+
+
+class DropcopySettings(ServiceSettings, kw_only=True, forbid_unknown_fields=True):
+    """``[dropcopy]``.
+
+    accounts: names of the ``[accounts.<name>]`` sections to follow, one private WebSocket
+        connection each (their API key and secret come from the environment variables those
+        sections name).
+    verbose: subscribe ``open_orders_verbose`` instead of ``open_orders``. The verbose feed
+        also reports post-only rejections and the cancelled remainder of IOC orders; without
+        it an IOC that fills partly stays PARTIALLY_FILLED until the next reconciliation.
+    stream: WebSocket tunables (pings, silence timeout, reconnect backoff), see
+        :class:`common.kraken.stream.StreamSettings`. The connection also subscribes Kraken's
+        ``heartbeat`` feed so that a quiet account is not mistaken for a dead connection.
+    login_timeout: seconds from connecting until the challenge is answered and every private
+        feed acknowledged; longer restarts the connection (with a fresh challenge).
+    download_timeout: seconds from login until every snapshot (open orders, fills, positions,
+        balances) arrived; longer restarts the connection.
+    reconcile: after each login, fetch REST ``fills`` and ``openorders`` before declaring the
+        account READY, so that fills and cancels missed while disconnected are published.
+    rest_timeout: seconds allowed for one reconciliation REST call.
+    rest_attempts: REST calls tried per reconciliation step before giving up on REST and
+        completing the download from the WebSocket snapshots alone (counted and logged).
+    rest_retry_delay: seconds between two such attempts.
+    fill_memory: fill ids remembered per account to publish each fill once (Kraken replays at
+        most the last 100 fills).
+    closed_order_memory: finished orders remembered per account, so late events about them are
+        recognised instead of creating phantom orders.
+    status_interval: seconds between re-publications of each StreamStatus (also sent on every
+        change), so a late subscriber learns the state without asking; 0 disables.
+    """
+
+    accounts: list[str] = msgspec.field(default_factory=lambda: ["main"])
+    verbose: bool = True
+    stream: StreamSettings = msgspec.field(default_factory=StreamSettings)
+    login_timeout: float = 10.0
+    download_timeout: float = 15.0
+    reconcile: bool = True
+    rest_timeout: float = 5.0
+    rest_attempts: int = 3
+    rest_retry_delay: float = 0.5
+    fill_memory: int = 100_000
+    closed_order_memory: int = 10_000
+    status_interval: float = 5.0
