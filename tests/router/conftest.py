@@ -23,6 +23,8 @@ class Sim:
     port: int
     key: str
     secret: str
+    other_key: str
+    other_secret: str
     proc: KgwProcess
 
     @property
@@ -43,12 +45,22 @@ class Sim:
 def start_sim(tmp: Path, extra: str = "") -> Sim:
     port, mport = free_port(), free_port()
     key, secret = fresh_credentials()
-    cfg = write_config(tmp, f"[sim]\nport = {port}\nmetrics_port = {mport}\nbook_rate = 0.0\ntrade_rate = 0.0\n{extra}",
-                       "sim.toml")
-    env = {"KRAKEN_FUTURES_API_KEY": key, "KRAKEN_FUTURES_API_SECRET": secret}
+    okey, osecret = fresh_credentials()
+    cfg = write_config(tmp, f"""[sim]
+port = {port}
+metrics_port = {mport}
+book_rate = 0.0
+trade_rate = 0.0
+{extra}
+[sim.accounts.other]
+api_key_env = "SIM_OTHER_KEY"
+api_secret_env = "SIM_OTHER_SECRET"
+""", "sim.toml")
+    env = {"KRAKEN_FUTURES_API_KEY": key, "KRAKEN_FUTURES_API_SECRET": secret,
+           "SIM_OTHER_KEY": okey, "SIM_OTHER_SECRET": osecret}
     proc = KgwProcess("sim", "--config", str(cfg), health_url=f"http://127.0.0.1:{mport}/health", env=env)
     proc.start()
-    return Sim(port, key, secret, proc)
+    return Sim(port, key, secret, okey, osecret, proc)
 
 
 @pytest.fixture(scope="module")
