@@ -12,6 +12,9 @@ import random
 from services.sim.engine.engine import Engine
 from services.sim.engine.instruments import Instrument
 
+_POOL = 4096
+"""Pre-drawn random level sizes per symbol, and the size of the level-index table."""
+
 
 class SyntheticMarket:
     """Background liquidity of every instrument.
@@ -19,10 +22,13 @@ class SyntheticMarket:
     book_rate: book messages per second over all symbols. trade_rate: trades per second.
     depth: levels per side. volatility: fair-price step per second as a fraction.
     level_sizes: typical size per level and symbol, in contracts.
+    max_step_messages: most book messages one step generates (bounds event-loop stalls when
+    ``book_rate`` is more than the process can do; the excess is dropped, not queued).
     """
 
     def __init__(self, engine: Engine, *, seed: int, book_rate: float, trade_rate: float,
-                 depth: int, volatility: float, level_sizes: dict[str, float]) -> None:
+                 depth: int, volatility: float, level_sizes: dict[str, float],
+                 max_step_messages: int = 50_000) -> None:
         self.engine = engine
         self.rng = random.Random(seed)
         self.book_rate = book_rate
@@ -30,20 +36,38 @@ class SyntheticMarket:
         self.depth = max(depth, 1)
         self.volatility = volatility
         self.level_sizes = level_sizes
+        self.max_step_messages = max_step_messages
         self.symbols = list(engine.instruments)
         self.mid_ticks: dict[str, int] = {}
+        # precomputed per symbol so the hot path (one call per book message) stays cheap
+        self._decimals = {s: i.price_decimals for s, i in engine.instruments.items()}
+        self._sizes = {s: [self._fresh_size(i) for _ in range(_POOL)]
+                       for s, i in engine.instruments.items()}
+        self._size_at = 0
+        # level index k drawn with P(k) ~ 0.74^k: most churn happens near the touch
+        weights = [0.74**k for k in range(self.depth)]
+        total = sum(weights)
+        table: list[int] = []
+        for k, w in enumerate(weights):
+            table += [k] * max(1, round(w / total * _POOL))
+        self._k_table = table
         self._book_debt = 0.0
         self._trade_debt = 0.0
 
     # -------------------------------------------------------------- layout
 
-    def _size(self, inst: Instrument) -> float:
+    def _fresh_size(self, inst: Instrument) -> float:
         base = self.level_sizes.get(inst.symbol, 1.0)
         q = inst.round_size(base * (0.2 + self.rng.random() * 1.8))
         return q if q > 0 else inst.round_size(base) or 10.0 ** -inst.precision
 
+    def _size(self, inst: Instrument) -> float:
+        """A level size from the symbol's pre-drawn pool (seeded, so still deterministic)."""
+        self._size_at = (self._size_at + 1) % _POOL
+        return self._sizes[inst.symbol][self._size_at]
+
     def _price(self, inst: Instrument, ticks: int) -> float:
-        return round(ticks * inst.tick_size, inst.price_decimals)
+        return round(ticks * inst.tick_size, self._decimals[inst.symbol])
 
     def _quote_ticks(self, symbol: str, is_buy: bool, k: int) -> int:
         """Price in ticks of the k-th background level (0 = touch)."""
@@ -69,6 +93,9 @@ class SyntheticMarket:
         self._trade_debt += self.trade_rate * dt
         n_book = int(self._book_debt)
         self._book_debt -= n_book
+        if n_book > self.max_step_messages:  # saturated: generate what one step can, no backlog
+            n_book = self.max_step_messages
+            self._book_debt = 0.0
         n_trades = int(self._trade_debt)
         self._trade_debt -= n_trades
         rng = self.rng
@@ -85,12 +112,17 @@ class SyntheticMarket:
             self._trade(self.symbols[rng.randrange(len(self.symbols))])
 
     def _churn(self, sym: str) -> None:
+        """Resize one background level (the bulk of all book messages)."""
         inst = self.engine.instruments[sym]
-        k = min(int(self.rng.expovariate(0.3)), self.depth - 1)
-        is_buy = self.rng.random() < 0.5
+        bits = self.rng.getrandbits(24)
+        k = self._k_table[(bits >> 1) % len(self._k_table)]
+        is_buy = bool(bits & 1)
+        mid = self.mid_ticks[sym]
+        ticks = mid - 1 - k if is_buy else mid + 1 + k
+        self._size_at = (self._size_at + 1) % _POOL
         self.engine.set_liquidity(sym, is_buy,
-                                  self._price(inst, self._quote_ticks(sym, is_buy, k)),
-                                  self._size(inst))
+                                  round(ticks * inst.tick_size, self._decimals[sym]),
+                                  self._sizes[sym][self._size_at])
 
     def move(self, sym: str, ticks: int) -> None:
         """Shift the fair price by ``ticks``; orders the new quotes would cross are taken."""

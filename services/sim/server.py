@@ -150,7 +150,8 @@ async def serve(settings: SimSettings, ctx: ServiceContext) -> None:
     else:
         market = SyntheticMarket(sim.engine, seed=settings.seed, book_rate=settings.book_rate,
                                  trade_rate=settings.trade_rate, depth=settings.depth,
-                                 volatility=settings.volatility, level_sizes=sim.level_sizes)
+                                 volatility=settings.volatility, level_sizes=sim.level_sizes,
+                                 max_step_messages=settings.max_step_messages)
         market.seed_books()
         sim.engine.drain()  # the initial layout is the starting book, not deltas
     app = build_app(sim, market, recorded)

@@ -118,6 +118,8 @@ class SimSettings(ServiceSettings, kw_only=True, forbid_unknown_fields=True):
     trade_rate: background trades per second over all symbols.
     tick_interval: seconds between market-generator steps (messages are generated in batches
         of ``book_rate * tick_interval``).
+    max_step_messages: most book messages generated per step (keeps the event loop responsive
+        when ``book_rate`` exceeds what the process can generate).
     depth: background price levels per side and symbol.
     volatility: random-walk step of the fair price per second, as a fraction (0.0005 = 5 bp).
     ticker_interval: seconds between ``ticker``/``ticker_lite`` messages (Kraken: 1).
@@ -151,6 +153,7 @@ class SimSettings(ServiceSettings, kw_only=True, forbid_unknown_fields=True):
     book_rate: float = 20.0
     trade_rate: float = 1.0
     tick_interval: float = 0.05
+    max_step_messages: int = 20_000
     depth: int = 25
     volatility: float = 0.0005
     ticker_interval: float = 1.0
