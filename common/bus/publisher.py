@@ -25,7 +25,7 @@ import zmq
 from common import topics
 from common.messages import Heartbeat, Message, encode
 
-from .sockets import DROPPED, SENT, make_socket
+from .sockets import DROPPED, SENT, bind, make_socket
 
 log = logging.getLogger("kgw.bus.publisher")
 
@@ -69,15 +69,20 @@ class Publisher:
         self.sent = 0
         self.dropped = 0
 
+    def _bound(self) -> bool:
+        return self.sock.getsockopt(zmq.LAST_ENDPOINT) != b""
+
     def bind(self) -> None:
-        """Bind the socket (also done by :meth:`start`)."""
-        if not self.sock.closed and self.sock.getsockopt(zmq.LAST_ENDPOINT) == b"":
+        """Bind now, once (no retry); :meth:`start` binds with a retry and starts heartbeats."""
+        if not self._bound():
             self.sock.bind(self.endpoint)
             log.info("publishing", extra={"fields": {"endpoint": self.endpoint, "session": self.session}})
 
     async def start(self) -> None:
-        """Bind and start the heartbeat."""
-        self.bind()
+        """Bind (retrying while the port is still held by a predecessor) and start heartbeats."""
+        if not self._bound():
+            await bind(self.sock, self.endpoint)
+            log.info("publishing", extra={"fields": {"endpoint": self.endpoint, "session": self.session}})
         if self._heartbeat_task is None:
             self._heartbeat_task = asyncio.create_task(self._heartbeats(), name=f"{self.service}-heartbeat")
 

@@ -38,7 +38,7 @@ import zmq
 from common.messages import DecodeError, ErrorCode, ErrorReply, Message, decode, encode
 
 from .publisher import new_session
-from .sockets import DROPPED, RECEIVED, REJECTED, SENT, Readable, make_socket
+from .sockets import DROPPED, RECEIVED, REJECTED, SENT, Readable, bind, make_socket
 
 log = logging.getLogger("kgw.bus.reqrep")
 
@@ -107,7 +107,7 @@ class RouterServer:
 
     async def start(self) -> None:
         """Bind and start serving in a background task."""
-        self.sock.bind(self.endpoint)
+        await bind(self.sock, self.endpoint)
         self._task = asyncio.create_task(self.serve(), name=f"{self.service}-router")
         log.info("serving", extra={"fields": {"endpoint": self.endpoint}})
 

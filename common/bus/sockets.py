@@ -63,6 +63,22 @@ def make_socket(kind: int, *, sndhwm: int = 1_000_000, rcvhwm: int = 1_000_000) 
     return sock
 
 
+async def bind(sock: zmq.Socket[bytes], endpoint: str, *, timeout: float = 5.0) -> None:
+    """Bind ``sock`` to ``endpoint``, retrying for up to ``timeout`` seconds while the address
+    is still in use: ZeroMQ closes a listener asynchronously, so a service restarted at once
+    (or a socket re-created in the same process) can find its port briefly taken."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            sock.bind(endpoint)
+            return
+        except zmq.ZMQError as e:
+            if e.errno != zmq.EADDRINUSE or loop.time() >= deadline:
+                raise
+        await asyncio.sleep(0.05)
+
+
 class Readable:
     """Await until a ZeroMQ socket has a message to read.
 
