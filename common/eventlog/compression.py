@@ -32,27 +32,28 @@ def compress_segment(path: Path, level: int = 3, stop: threading.Event | None = 
     (the plain file is then left as it was). ``level``: zstd level (1-22)."""
     target = path.with_name(path.name + ".zst")
     tmp = path.with_name(target.name + TMP_SUFFIX)
-    size = path.stat().st_size
+    st = path.stat()
     cctx = zstandard.ZstdCompressor(level=level, write_content_size=True)
-    mode = path.stat().st_mode & 0o777
-    with path.open("rb") as src, tmp.open("wb") as dst:
-        os.chmod(tmp, mode)
-        writer = cctx.stream_writer(dst, size=size, closefd=False)
-        while True:
-            if stop is not None and stop.is_set():
-                writer.close()
-                dst.close()
-                tmp.unlink(missing_ok=True)
-                return None
-            chunk = src.read(CHUNK)
-            if not chunk:
-                break
-            writer.write(chunk)
-        writer.flush(zstandard.FLUSH_FRAME)
-        writer.close()
-        dst.flush()
-        os.fsync(dst.fileno())
-    os.replace(tmp, target)
+    done = False
+    try:
+        with path.open("rb") as src, tmp.open("wb") as dst:
+            os.chmod(tmp, st.st_mode & 0o777)
+            cobj = cctx.compressobj(size=st.st_size)
+            while True:
+                if stop is not None and stop.is_set():
+                    return None
+                chunk = src.read(CHUNK)
+                if not chunk:
+                    break
+                dst.write(cobj.compress(chunk))
+            dst.write(cobj.flush())
+            dst.flush()
+            os.fsync(dst.fileno())
+        os.replace(tmp, target)
+        done = True
+    finally:
+        if not done:
+            tmp.unlink(missing_ok=True)
     fsync_dir(path.parent)
     path.unlink()
     fsync_dir(path.parent)

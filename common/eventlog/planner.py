@@ -200,4 +200,3 @@ class StreamPlanner:
         self._flush()
         ops, self._ops = self._ops, []
         return ops
-

@@ -69,6 +69,7 @@ class LogWriter:
         self.file_modes = {PUBLIC: 0o640, PRIVATE: 0o600, **(file_modes or {})}
         self.stats = WriterStats()
         self.disk = DiskWriter(directory, durability, self.file_modes.__getitem__, self.stats)
+        self.rotation = rotation
         self.public = StreamPlanner(PUBLIC, ident, rotation)
         self.private = StreamPlanner(PRIVATE, ident, rotation)
         self.planners = (self.public, self.private)
@@ -83,11 +84,13 @@ class LogWriter:
         to_compress: list[Path] = []
         ops: list[Op] = []
         for planner in self.planners:
+            self.stats.stream(planner.stream)
             rec = recover_stream(self.directory / planner.stream)
             planner.next_index = rec.next_index
             planner.continuity = rec.continuity
             self.recovered[planner.stream] = rec.previous
-            to_compress += rec.to_compress
+            if self.rotation.compress:
+                to_compress += rec.to_compress
             start = {
                 "writer_session": self.identity.writer_session,
                 "host": self.identity.host,

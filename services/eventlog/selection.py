@@ -80,9 +80,7 @@ def _stream_records(stream: str, segs: list[SegmentFile], sel: Selection) -> Ite
                 yield rec.time_ns, stream, rec
 
 
-def select(
-    sel: Selection, on_segment: Callable[[SegmentFile], None] | None = None
-) -> Iterator[tuple[str, Record]]:
+def select(sel: Selection, on_segment: Callable[[SegmentFile], None] | None = None) -> Iterator[tuple[str, Record]]:
     """(stream, record) for every selected record, merged by receive time across streams
     (within a stream, log order is kept)."""
     by_stream = sel.segments()

@@ -89,7 +89,7 @@ class BusRecorder:
     everything recorded as (topic, payload) in arrival order, per publisher name."""
 
     def __init__(self, publishers: dict[str, str]) -> None:
-        self.ctx = zmq.Context.instance()
+        self.ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
         self.socks: dict[zmq.Socket[bytes], str] = {}
         self.seen: dict[str, list[tuple[bytes, bytes]]] = defaultdict(list)
         for name, ep in publishers.items():

@@ -68,8 +68,8 @@ def test_log_holds_what_a_subscriber_saw_with_gaps_and_restarts(tmp_path: Path) 
     runs: dict[str, list[dict[str, Any]]] = defaultdict(list)
     with eventlog_process(cfg, ports) as writer:
         recorder = BusRecorder(ports.publishers())
-        common = {"wait_subs": 2, "symbols": ",".join(SYMBOLS)}
-        plan = {
+        common: dict[str, Any] = {"wait_subs": 2, "symbols": ",".join(SYMBOLS)}
+        plan: dict[str, dict[str, Any]] = {
             "feed": {"count": 3000, "rate": 10000, "gap_at": "500,1500,1501"},
             "router": {"count": 800, "rate": 4000, "gap_at": "300"},
             "dropcopy": {"count": 800, "rate": 4000},
@@ -108,10 +108,10 @@ def test_log_holds_what_a_subscriber_saw_with_gaps_and_restarts(tmp_path: Path) 
     # every hole is recorded where it happened, as a bus gap
     gaps = {(g["topic"], g["session"], g["expected"], g["received"]) for g in events(log, Kind.GAP)}
     want = set()
-    for name, key in (("feed", "feed"), ("router", "router"), ("feed", "feed-2")):
-        run = runs[name][1 if key == "feed-2" else 0]
-        skipped = {int(x) for x in str(plan[key].get("gap_at", "")).split(",") if x}
-        want |= expected_gaps(int(plan[key]["count"]), skipped, run["session"])
+    for service, run_key in (("feed", "feed"), ("router", "router"), ("feed", "feed-2")):
+        run = runs[service][1 if run_key == "feed-2" else 0]
+        skipped = {int(x) for x in str(plan[run_key].get("gap_at", "")).split(",") if x}
+        want |= expected_gaps(int(plan[run_key]["count"]), skipped, run["session"])
     assert len(want) == 5 and gaps == want
     assert all(g["cause"] == "bus" for g in events(log, Kind.GAP))
 
