@@ -362,6 +362,10 @@ class Router:
         if req.account not in self.accounts:
             self._refuse(peer, req, kind, Refusal(ErrorCode.INVALID_ACCOUNT, f"unknown account {req.account!r}"))
             return None
+        if req.account not in user.accounts:
+            self._refuse(peer, req, kind, Refusal(ErrorCode.NOT_AUTHORIZED,
+                                                  f"user {user.name!r} may not trade on account {req.account!r}"))
+            return None
         found = self.registry.lookup(user.name, req.order_id)
         if isinstance(found, Refusal):
             self._refuse(peer, req, kind, found)
