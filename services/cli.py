@@ -21,6 +21,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "log": ("services.eventlog.tools:command", "Read, verify and replay event logs."),
     "tail": ("services.tools.tail:command", "Print live bus messages for a topic prefix."),
     "keygen": ("services.tools.keygen:command", "Generate a CURVE key pair for a router client."),
+    "book": ("services.tools.book:command", "Live view of a book's top levels and last trades."),
+    "order": ("services.tools.order:command", "Send create/modify/cancel/cancel-all and print the answers."),
+    "status": ("services.tools.status:command", "Every service's readiness, heartbeats, lag and streams."),
     "env-init": ("services.tools.envinit:command", "Write a .env with fresh simulator credentials."),
 }
 
