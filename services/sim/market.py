@@ -85,6 +85,13 @@ class SyntheticMarket:
                                               self._price(inst, self._quote_ticks(sym, is_buy, k)),
                                               self._size(inst))
 
+    def warm_up(self, trades_per_symbol: int = 100) -> None:
+        """Give every symbol a trade history (``trade_snapshot``/``history`` are never empty
+        on Kraken)."""
+        for sym in self.symbols:
+            for _ in range(trades_per_symbol):
+                self._trade(sym)
+
     # -------------------------------------------------------------- dynamics
 
     def step(self, dt: float) -> None:

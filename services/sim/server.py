@@ -153,7 +153,8 @@ async def serve(settings: SimSettings, ctx: ServiceContext) -> None:
                                  volatility=settings.volatility, level_sizes=sim.level_sizes,
                                  max_step_messages=settings.max_step_messages)
         market.seed_books()
-        sim.engine.drain()  # the initial layout is the starting book, not deltas
+        market.warm_up()
+        sim.engine.drain()  # the initial layout and history are the starting state, not deltas
     app = build_app(sim, market, recorded)
     runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
     await runner.setup()

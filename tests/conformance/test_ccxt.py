@@ -110,19 +110,22 @@ async def test_pro_websocket(tls_sim: TlsSim) -> None:
         rest = ccxt.pro.krakenfutures({"apiKey": h.key2, "secret": h.secret2})
         rest.urls["api"] = rest_urls(h)
 
-        async def seen(watch: Any, order_id: str) -> None:
+        async def seen(first: Any, watch: Any, order_id: str) -> None:
+            items = await asyncio.wait_for(first, 10)
             for _ in range(50):
-                items = await asyncio.wait_for(watch(), 10)
                 if any(i.get("order", i.get("id")) == order_id for i in items):
                     return
+                items = await asyncio.wait_for(watch(), 10)
             raise AssertionError(f"{order_id} never seen")
 
         try:
             await rest.load_markets()
+            # watch before placing: the WS update usually arrives before the REST answer
             watch_orders = asyncio.create_task(ex.watch_orders())
+            watch_trades = asyncio.create_task(ex.watch_my_trades())
             await asyncio.sleep(0.5)  # open_orders subscription acknowledged and snapshot in
             placed = await rest.create_order(BTC, "market", "buy", 0.001)
-            await seen(ex.watch_my_trades, placed["id"])
+            await seen(watch_trades, ex.watch_my_trades, placed["id"])
             orders = await asyncio.wait_for(watch_orders, 10)
             assert any(o["id"] == placed["id"] for o in orders)
             await rest.create_order(BTC, "market", "sell", 0.001, None, {"reduceOnly": True})
