@@ -57,6 +57,7 @@ port = {port}
 metrics_port = {mport}
 book_rate = {book_rate}
 trade_rate = {trade_rate}
+heartbeat_interval = 0.5
 {extra}
 
 [sim.accounts.bob]

@@ -112,6 +112,8 @@ async def test_errors_and_bad_input(sim: SimHandle, http: aiohttp.ClientSession)
         await ws.ping()
         await send(ws, {"event": "subscribe", "feed": "heartbeat"})
         assert await recv_json(ws) == {"event": "subscribed", "feed": "heartbeat"}
+        beat, _ = await recv_until(ws, feed_is("heartbeat"), timeout=3)
+        assert set(beat) == {"feed", "time"}
         await send(ws, {"event": "subscribe", "feed": "book", "product_ids": ["PI_XBTUSD"]})
         await recv_until(ws, feed_is("book_snapshot"))
         await send(ws, {"event": "subscribe", "feed": "book", "product_ids": ["PI_XBTUSD"]})
