@@ -69,7 +69,7 @@ class OrderState:
     view_remaining: float | None = None
     fills: dict[str, _Fill] = field(default_factory=dict)
     fill_quantity: float = 0.0
-    fill_notional: float = 0.0
+    fill_average: float = 0.0
     closed: OrderStatus | None = None
     cancel_reason: CancelReason | None = None
     text: str = ""
@@ -136,8 +136,9 @@ class OrderState:
                 known.remaining_after = fill.remaining_order_quantity
             return False
         self.fills[fill.fill_id] = _Fill(fill.quantity, fill.price, fill.time_ms, fill.remaining_order_quantity)
+        # running mean rather than notional / quantity: one fill at 59792 stays 59792 exactly
         self.fill_quantity += fill.quantity
-        self.fill_notional += fill.quantity * fill.price
+        self.fill_average += (fill.price - self.fill_average) * (fill.quantity / self.fill_quantity)
         if self.symbol is None:
             self.symbol = fill.symbol
         if self.side is None:
@@ -197,7 +198,7 @@ class OrderState:
 
     @property
     def average_price(self) -> float | None:
-        return self.fill_notional / self.fill_quantity if self.fill_quantity > 0 else None
+        return self.fill_average if self.fill_quantity > 0 else None
 
     def update(self, exchange: str, account: str, update_type: UpdateType, exchange_time_ms: int) -> OrderUpdate:
         """The OrderUpdate of the derived state (the caller checks :attr:`known`)."""
