@@ -32,6 +32,7 @@ class Stack:
     ws_url: str
     pub: str
     download: str
+    router_orders: str
     dropcopy_health: str
     config: Path
     env: dict[str, str]
@@ -48,7 +49,8 @@ class Stack:
 
 
 def stack_config(
-    port: int, gate_port: int, sim_metrics: int, dc_metrics: int, pub: str, download: str, extra: str = ""
+    port: int, gate_port: int, sim_metrics: int, dc_metrics: int, pub: str, download: str, router_orders: str,
+    extra: str = "",
 ) -> str:
     return f"""
 [gateway]
@@ -58,6 +60,8 @@ ws_url = "ws://127.0.0.1:{gate_port}/ws/v1"
 [bus]
 dropcopy_pub = "{pub}"
 dropcopy_download = "{download}"
+router_orders = "{router_orders}"
+router_pub = "{router_orders}-pub"
 
 [accounts.main]
 api_key_env = "KRAKEN_FUTURES_API_KEY"
@@ -88,8 +92,8 @@ def run_stack(tmp: Path, *, dropcopy: bool = True, extra: str = "") -> Iterator[
     drop-copy's WebSocket goes through ``stack.gate`` (open), its REST calls go direct."""
     port, gate_port, sim_metrics, dc_metrics = free_port(), free_port(), free_port(), free_port()
     # ipc endpoints in the test's own directory: no port can be taken by a parallel run
-    pub, download = f"ipc://{tmp}/dropcopy-pub", f"ipc://{tmp}/dropcopy-download"
-    cfg = write_config(tmp, stack_config(port, gate_port, sim_metrics, dc_metrics, pub, download, extra))
+    pub, download, orders = f"ipc://{tmp}/dropcopy-pub", f"ipc://{tmp}/dropcopy-download", f"ipc://{tmp}/router"
+    cfg = write_config(tmp, stack_config(port, gate_port, sim_metrics, dc_metrics, pub, download, orders, extra))
     gate = TcpGate(gate_port, port)
     key, secret = fresh_credentials()
     env = {"KRAKEN_FUTURES_API_KEY": key, "KRAKEN_FUTURES_API_SECRET": secret}
@@ -102,6 +106,7 @@ def run_stack(tmp: Path, *, dropcopy: bool = True, extra: str = "") -> Iterator[
             ws_url=f"ws://127.0.0.1:{port}/ws/v1",
             pub=pub,
             download=download,
+            router_orders=orders,
             dropcopy_health=f"http://127.0.0.1:{dc_metrics}/health",
             config=cfg,
             env=env,
