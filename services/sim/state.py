@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import orjson
 
+from common.kraken.ratelimit import RateBudget
 from services.sim.account_views import balances_ws, open_positions_ws
 from services.sim.engine.accounts import Account
 from services.sim.engine.engine import Engine, EngineParams
@@ -25,7 +26,6 @@ from services.sim.engine.events import (
 )
 from services.sim.faults import Faults
 from services.sim.rest.credentials import Credentials
-from services.sim.rest.ratelimit import TokenBucket
 from services.sim.settings import SimAccountSettings, SimSettings
 from services.sim.ws import private_feeds, public_feeds
 from services.sim.ws.frames import text_frame
@@ -57,7 +57,7 @@ class Sim:
                              private_hold_ms=settings.private_hold_ms)
         self.hub = Hub(self.faults, settings.ws_send_buffer_limit)
         self.credentials = Credentials(settings.nonce_tolerance)
-        self.buckets: dict[str, TokenBucket] = {}
+        self.buckets: dict[str, RateBudget] = {}
         self.feed_seq: dict[tuple[str, str], int] = {}
         self.held: list[Event] | None = None
         self._load_accounts(os.environ if env is None else env)
@@ -85,10 +85,10 @@ class Sim:
                                             margin=dict(a.margin), cash=dict(a.cash)))
             log.info("account ready", extra={"fields": {"account": name}})
 
-    def bucket(self, api_key: str, now: float) -> TokenBucket:
+    def bucket(self, api_key: str, now: float) -> RateBudget:
         b = self.buckets.get(api_key)
         if b is None:
-            b = self.buckets[api_key] = TokenBucket(self.settings.rate_budget,
+            b = self.buckets[api_key] = RateBudget(self.settings.rate_budget,
                                                     self.settings.rate_window, now)
         return b
 

@@ -19,9 +19,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from common.kraken import ratelimit
 from services.sim import metrics
 from services.sim.rest import params as P
-from services.sim.rest import ratelimit
 from services.sim.rest.shapes import server_time
 from services.sim.state import Sim
 
@@ -93,7 +93,7 @@ async def gate(
         return error(err or "authenticationError")
     if cost is None:
         cost = ratelimit.cost(endpoint, last_fill_time=bool(P.first(params, "lastFillTime")))
-    if not sim.bucket(request.headers["APIKey"], now).take(cost, now):
+    if not sim.bucket(request.headers["APIKey"], now).try_take(cost, now):
         return error("apiLimitExceeded")
     return PrivateRequest(account, params, query, body)
 
