@@ -14,13 +14,18 @@ tested with plain calls:
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from .continuity import Continuity
-from .records import Kind, encode_event, encode_message, message_key
+from .records import FRAME, MESSAGE_HEAD, Kind, encode_event, message_key
 from .segment import SegmentHeader, SegmentName, encode_header, segment_name
+
+_head = MESSAGE_HEAD.pack
+_frame = FRAME.pack
+_crc32 = zlib.crc32
 
 
 class OpKind(Enum):
@@ -86,6 +91,10 @@ class StreamPlanner:
     _first: int = 0
     _ops: list[Op] = field(default_factory=list)
     _keys: dict[tuple[bytes, str, str, str], bytes] = field(default_factory=dict)
+    _limit: int = 0
+
+    def __post_init__(self) -> None:
+        self._limit = self.policy.max_bytes or 1 << 62
 
     @property
     def segment(self) -> str:
@@ -147,7 +156,7 @@ class StreamPlanner:
         assert seg is not None, "start() first"
         if time_ns >= seg.rotate_at:
             self.rotate(time_ns, "time")
-        elif self.policy.max_bytes and seg.bytes >= self.policy.max_bytes:
+        elif seg.bytes >= self._limit:
             self.rotate(time_ns, "size")
         else:
             return seg
@@ -165,8 +174,12 @@ class StreamPlanner:
     def message(
         self, topic: bytes, payload: bytes, source: str, session: str, seq: int, receive_time: int, publisher: str
     ) -> None:
-        """Add a bus message (and the GAP / SESSION records it calls for)."""
-        seg = self._room(receive_time)
+        """Add a bus message (and the GAP / SESSION records it calls for). The hot path:
+        kept to one call into continuity and no copy of the payload but the record's own."""
+        seg = self._seg
+        assert seg is not None, "start() first"
+        if receive_time >= seg.rotate_at or seg.bytes >= self._limit:
+            seg = self._room(receive_time)
         events = self.continuity.observe(topic, source, session, seq, publisher)
         if events is not None:
             for ev in events:
@@ -177,7 +190,15 @@ class StreamPlanner:
             if len(self._keys) > 100_000:
                 self._keys.clear()
             key = self._keys[k] = message_key(session, source, publisher, topic)
-        self._put(seg, encode_message(receive_time, seq, key, payload), receive_time)
+        body = _head(Kind.MESSAGE, receive_time, seq) + key + payload
+        parts = self._parts
+        parts.append(_frame(len(body), _crc32(body)))
+        parts.append(body)
+        if not self._n:
+            self._first = receive_time
+        self._n += 1
+        seg.bytes += len(body) + FRAME.size
+        seg.records += 1
 
     def event(self, kind: Kind, time_ns: int, fields: dict[str, Any]) -> None:
         """Add an event record (SILENT, ALIVE, MALFORMED...)."""

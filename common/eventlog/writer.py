@@ -106,18 +106,20 @@ class LogWriter:
 
     def ingest(self, items: Iterable[Received | BusEvent]) -> list[Op]:
         """Plan the records of a batch of bus items; the operations for :meth:`put`."""
-        public, private = self.public, self.private
+        public, private = self.public.message, self.private.message
         n = 0
         for item in items:
             if type(item) is Received:
                 h = item.header
-                planner = private if item.topic.startswith(_PRIVATE_PREFIX) else public
-                planner.message(item.topic, item.payload, h.source, h.session, h.seq, item.receive_time, item.publisher)
+                topic = item.topic
+                (private if topic.startswith(_PRIVATE_PREFIX) else public)(
+                    topic, item.payload, h.source, h.session, h.seq, item.receive_time, item.publisher
+                )
                 n += 1
             elif isinstance(item, BusEvent):
                 self._event(item)
         self.ingested += n
-        return public.take() + private.take()
+        return self.public.take() + self.private.take()
 
     def _event(self, ev: BusEvent) -> None:
         kind = _EVENT_KINDS.get(ev.kind)

@@ -9,6 +9,7 @@ becomes visible as bus-side drops and GAP records, never as silent loss or unbou
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import queue
 import time
@@ -30,6 +31,18 @@ log = logging.getLogger("kgw.eventlog")
 
 TICK_S = 0.25
 """Seconds between housekeeping ticks (time rotation, /health details)."""
+
+GC_THRESHOLD = (50_000, 20, 100)
+"""Cyclic-GC thresholds for the writer: every message allocates a few short-lived tracked
+objects, and at the default (700, 10, 10) collections cost about a third of the hot path."""
+
+
+def tune_gc() -> None:
+    """Move what startup allocated out of the collector's sight and collect less often (the
+    writer's garbage is acyclic and freed by reference counting anyway)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
 
 
 def publishers(cfg: Config, settings: Settings) -> dict[str, str]:
@@ -100,6 +113,7 @@ class EventLogService:
         writer = self.writer
         async for batch in sub.batches():
             await self.hand_over(writer.ingest(batch))
+            await asyncio.sleep(0)  # batches() does not wait while data flows: let /health, stop run
 
     async def housekeeping(self, ctx: ServiceContext) -> None:
         while True:
@@ -123,6 +137,7 @@ class EventLogService:
             name="eventlog",
         )
         await sub.start()
+        tune_gc()
         tasks = [
             asyncio.create_task(self.consume(sub), name="eventlog-consume"),
             asyncio.create_task(self.housekeeping(ctx), name="eventlog-housekeeping"),
