@@ -20,13 +20,14 @@ Downloads (every (re)connection)::
     ... snapshots, live deltas, REST openorders/fills, in any order ...
     out = state.end_download()
 
-Between the two, messages are held back and returned by :meth:`AccountState.end_download`:
-first the changes (type INCREMENTAL, or SNAPSHOT on the first download, when everything is
-news), then every open order, position and funds entry re-asserted as SNAPSHOT. An order that
-was open before the download, or learnt of during it, and that nothing has shown open since
-the download began (not in the snapshot, not in REST openorders, no live event) was closed
-while we were not listening: it is published FILLED if its fills cover it, else CANCELLED with
-reason OTHER.
+Between the two, only what the closing snapshot cannot show is held back (new fills, orders
+that ended, positions that closed); :meth:`AccountState.end_download` returns it (type
+INCREMENTAL, or SNAPSHOT on the first download, when everything is news to nobody) followed by
+every open order, position and funds entry as SNAPSHOT. An order that was open before the
+download, or learnt of during it from a fill older than the download, and that nothing has
+shown open since the download began (not in the snapshot, not in REST openorders, no live
+event) was closed while we were not listening: it is published FILLED if its fills cover it,
+else CANCELLED with reason OTHER.
 """
 
 from __future__ import annotations
