@@ -49,10 +49,12 @@ def line(msg: Message, json_out: bool) -> str:
 
 
 def settled(msg: Message, wait_fill: bool) -> bool:
-    """Whether ``msg`` ends the command: a rejection, an error, or (with ``wait_fill``) a final
-    order state, else the exchange's answer."""
-    if isinstance(msg, ErrorReply | CancelAllOrdersAck):
+    """Whether ``msg`` ends the command: an error, a rejection, the exchange's answer (or, with
+    ``wait_fill``, a final order state instead of the answer)."""
+    if isinstance(msg, ErrorReply):
         return True
+    if isinstance(msg, CancelAllOrdersAck):
+        return msg.status is not RequestStatus.FORWARDED
     if isinstance(msg, OrderAck):
         return msg.status is RequestStatus.REJECTED or (not wait_fill and msg.status is not RequestStatus.FORWARDED)
     return isinstance(msg, OrderUpdate) and msg.status in FINAL_ORDER_STATUSES

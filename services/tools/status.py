@@ -18,8 +18,8 @@ import click
 import orjson
 
 from common import config
-from common.bus import Received, Subscriber
-from common.messages import GatewayStatus, Heartbeat, StreamStatus, decode
+from common.bus import DealerClient, Received, Subscriber
+from common.messages import GatewayStatus, Heartbeat, SnapshotEnd, SnapshotEntry, SnapshotRequest, StreamStatus, decode
 from services.cli import config_option
 
 #: service -> config section holding its metrics_port
@@ -48,10 +48,34 @@ def health(host: str, port: int) -> dict[str, object] | None:
     return out if isinstance(out, dict) else None
 
 
-async def listen(publishers: dict[str, str], seconds: float) -> dict[str, Seen]:
+async def current_state(name: str, endpoint: str, seen: Seen, timeout: float) -> None:
+    """Ask a state service (feed snapshot, drop-copy download) for its ``sys.`` topics: the
+    StreamStatus of every connection and the GatewayStatus, as they are now."""
+    client = DealerClient(endpoint)
+    await client.start()
+    try:
+        client.send(SnapshotRequest(request_id=f"status-{name}", topics=[f"sys.{name}."]))
+        async with asyncio.timeout(timeout):
+            while True:
+                msg = await client.recv()
+                if isinstance(msg, SnapshotEnd):
+                    return
+                if isinstance(msg, SnapshotEntry):
+                    if isinstance(msg.message, StreamStatus):
+                        seen.streams[msg.message.stream] = msg.message
+                    elif isinstance(msg.message, GatewayStatus):
+                        seen.gateway = msg.message
+    except TimeoutError:
+        pass
+    finally:
+        await client.close()
+
+
+async def listen(publishers: dict[str, str], state_services: dict[str, str], seconds: float) -> dict[str, Seen]:
     sub = Subscriber(publishers, ["sys."], name="status")
     await sub.start()
     seen: dict[str, Seen] = {name: Seen() for name in publishers}
+    await asyncio.gather(*(current_state(n, ep, seen[n], seconds) for n, ep in state_services.items()))
     try:
         async with asyncio.timeout(seconds):
             async for batch in sub.batches():
@@ -105,7 +129,8 @@ def command(config_file: str | None, seconds: float) -> None:
         cfg = config.load(config_file)
     except config.ConfigError as e:
         raise click.ClickException(str(e)) from None
-    seen = asyncio.run(listen(cfg.bus.publishers(), seconds))
+    state_services = {"feed": cfg.bus.feed_snapshot, "dropcopy": cfg.bus.dropcopy_download}
+    seen = asyncio.run(listen(cfg.bus.publishers(), state_services, seconds))
     text, ok = report(cfg, seen)
     print(text)
     sys.exit(0 if ok else 1)

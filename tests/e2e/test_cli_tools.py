@@ -1,0 +1,93 @@
+"""The operator tools against a real stack: kgw status, kgw book, kgw order."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import REPO
+from tests.support.stack import Stack, StackConfig, stack_config
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackConfig]:
+    s = Stack(stack_config(tmp_path_factory.mktemp("tools")))
+    try:
+        s.start_all()
+        yield s.cfg
+    finally:
+        s.stop_all()
+
+
+def kgw(cfg: StackConfig, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        cwd=REPO,
+        env={**cfg.env, "PATH": str(Path(sys.executable).parent)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_status_shows_every_service_ready_with_streams(stack: StackConfig) -> None:
+    r = kgw(stack, "status")
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows = {line.split()[0]: line for line in r.stdout.splitlines()[1:]}
+    assert set(rows) == {"sim", "feed", "router", "dropcopy", "eventlog"}
+    assert all(" ready " in row for row in rows.values()), r.stdout
+    assert "public-0:READY" in rows["feed"] and "READY" in rows["dropcopy"]
+
+
+def test_book_once_prints_a_consistent_book(stack: StackConfig) -> None:
+    r = kgw(stack, "book", "PF_XBTUSD", "--once", "--depth", "3")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("PF_XBTUSD") and "live" in lines[0]
+    levels = [line for line in lines if "|" in line][1:]
+    assert len(levels) == 3
+    best_bid, best_ask = float(levels[0].split("|")[0].split()[1]), float(levels[0].split("|")[1].split()[0])
+    assert best_bid < best_ask
+
+
+def messages(out: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def test_order_create_market_until_filled(stack: StackConfig) -> None:
+    r = kgw(stack, "order", "--json", "create", "PF_XBTUSD", "buy", "0.01", "--type", "market", "--until-final")
+    assert r.returncode == 0, r.stdout + r.stderr
+    got = messages(r.stdout)
+    assert [m["status"] for m in got if m["type"] == "OrderAck"][:2] == ["FORWARDED", "ACCEPTED"]
+    assert any(m["type"] == "TradeUpdate" for m in got)
+    assert got[-1]["type"] == "OrderUpdate" and got[-1]["status"] == "FILLED"
+
+
+def test_order_create_then_cancel_from_another_invocation(stack: StackConfig) -> None:
+    r = kgw(stack, "order", "--json", "create", "PF_XBTUSD", "buy", "0.01", "--price", "1000", "--order-id", "424242")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert messages(r.stdout)[-1]["status"] == "ACCEPTED"
+    r = kgw(stack, "order", "--json", "cancel", "424242")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert messages(r.stdout)[-1]["status"] == "ACCEPTED"
+
+
+def test_order_rejection_exits_nonzero_with_the_reason(stack: StackConfig) -> None:
+    r = kgw(stack, "order", "--json", "create", "PF_XBTUSD", "buy", "0.01", "--price", "1000.3")
+    assert r.returncode == 2
+    last = messages(r.stdout)[-1]
+    assert last["status"] == "REJECTED" and last["error"] == "INVALID_PRICE"
+
+
+def test_cancel_all(stack: StackConfig) -> None:
+    kgw(stack, "order", "create", "PF_XBTUSD", "buy", "0.01", "--price", "1000")
+    r = kgw(stack, "order", "--json", "cancel-all")
+    assert r.returncode == 0, r.stdout + r.stderr
+    ack = messages(r.stdout)[-1]
+    assert ack["type"] == "CancelAllOrdersAck" and ack["status"] == "ACCEPTED"
+    assert int(ack["number_of_affected_orders"]) >= 1  # type: ignore[call-overload]
