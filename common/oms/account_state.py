@@ -16,7 +16,7 @@ Guarantees:
 
 Downloads (every (re)connection)::
 
-    state.begin_download()
+    state.begin_download(now_ms)
     ... snapshots, live deltas, REST openorders/fills, in any order ...
     out = state.end_download()
 
@@ -75,8 +75,8 @@ class FillMemory:
 
 @dataclass(slots=True)
 class Counters:
-    """What the state saw, for metrics: duplicates dropped, orders closed by inference,
-    stale views ignored, updates held for orders not yet known."""
+    """What the state saw, for metrics: fills seen again (not republished), orders found
+    closed after a reconnect with no event saying why, cancels of orders never seen."""
 
     duplicate_fills: int = 0
     inferred_closes: int = 0
