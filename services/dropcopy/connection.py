@@ -100,6 +100,7 @@ class PrivateConnection:
             settings=settings.stream,
         )
         self.generation = 0
+        self.state_text = ""
         self.phase_started = time.monotonic()
         self.awaiting: set[str] = set()
         self._handlers: dict[str, Callable[[bytes, int], None]] = {}
@@ -168,6 +169,7 @@ class PrivateConnection:
             self._reconcile = None
 
     def _state(self, stream: Stream, old: State, new: State, text: str) -> None:
+        self.state_text = text
         self.sink.stream_status(self, new, text)
 
     def _frame(self, data: bytes, receive_time: int) -> None:
@@ -325,7 +327,7 @@ class PrivateConnection:
                 self.phase_started = now
             if s.status_interval > 0 and now - last_status >= s.status_interval:
                 last_status = now
-                self.sink.stream_status(self, state, "")
+                self.sink.stream_status(self, state, self.state_text)
 
 
 def _ignore(data: bytes, receive_time: int) -> None:
