@@ -33,6 +33,14 @@ from .planner import Op, OpKind
 
 log = logging.getLogger("kgw.eventlog.disk")
 
+COMPRESSION_NICE = 10
+"""Niceness added to the compression thread (Linux: per thread)."""
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), COMPRESSION_NICE)
+
 
 @dataclass(slots=True)
 class DurabilityPolicy:
@@ -40,14 +48,15 @@ class DurabilityPolicy:
     most records held before ``write``. fsync_ms / fsync_records: most time (ms) since the
     oldest unsynced write / most records written before ``fsync`` (0 = no such condition).
     queue_batches: bound of the hand-off queue, in batches (one batch per event-loop wake-up).
-    compression_level: zstd level for closed segments (1-22)."""
+    compression_level: zstd level for closed segments (1-22); the compression thread runs at
+    nice +COMPRESSION_NICE so it only takes CPU the writer does not need."""
 
     flush_ms: float = 20.0
     flush_records: int = 65_536
     fsync_ms: float = 1000.0
     fsync_records: int = 0
     queue_batches: int = 4096
-    compression_level: int = 3
+    compression_level: int = 6
 
 
 @dataclass
@@ -123,7 +132,9 @@ class DiskWriter:
         self._oldest_pending = 0.0
         self._oldest_first_ns = 0
         self._stop_compress = threading.Event()
-        self._compressor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eventlog-zstd")
+        self._compressor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="eventlog-zstd", initializer=_lower_priority
+        )
         self._compressions: list[Future[Path | None]] = []
         self._thread = threading.Thread(target=self._run, name="eventlog-disk", daemon=True)
 
