@@ -67,12 +67,20 @@ router_pub = "{router_orders}-pub"
 api_key_env = "KRAKEN_FUTURES_API_KEY"
 api_secret_env = "KRAKEN_FUTURES_API_SECRET"
 
+[accounts.other]
+api_key_env = "DCTEST_OTHER_KEY"
+api_secret_env = "DCTEST_OTHER_SECRET"
+
 [sim]
 port = {port}
 metrics_port = {sim_metrics}
 book_rate = 0.0
 trade_rate = 0.0
 heartbeat_interval = 0.25
+
+[sim.accounts.other]
+api_key_env = "DCTEST_OTHER_KEY"
+api_secret_env = "DCTEST_OTHER_SECRET"
 
 [dropcopy]
 metrics_port = {dc_metrics}
@@ -96,7 +104,9 @@ def run_stack(tmp: Path, *, dropcopy: bool = True, extra: str = "") -> Iterator[
     cfg = write_config(tmp, stack_config(port, gate_port, sim_metrics, dc_metrics, pub, download, orders, extra))
     gate = TcpGate(gate_port, port)
     key, secret = fresh_credentials()
-    env = {"KRAKEN_FUTURES_API_KEY": key, "KRAKEN_FUTURES_API_SECRET": secret}
+    other_key, other_secret = fresh_credentials()  # a second funded account ("other")
+    env = {"KRAKEN_FUTURES_API_KEY": key, "KRAKEN_FUTURES_API_SECRET": secret,
+           "DCTEST_OTHER_KEY": other_key, "DCTEST_OTHER_SECRET": other_secret}
     sim = KgwProcess("sim", "--config", str(cfg), health_url=f"http://127.0.0.1:{sim_metrics}/health", env=env)
     with sim:
         s = Stack(
@@ -191,11 +201,13 @@ async def bus_log(endpoint: str, prefixes: tuple[str, ...] = ("oms.", "sys.dropc
 
 
 class Trader:
-    """Signed REST against the simulator plus its admin API."""
+    """Signed REST against the simulator (account ``main``, or ``other``) plus its admin API."""
 
-    def __init__(self, stack: Stack) -> None:
+    def __init__(self, stack: Stack, *, other: bool = False) -> None:
         self.stack = stack
-        self.rest = KrakenRest(stack.rest_url, stack.key, stack.secret)
+        key, secret = (stack.env["DCTEST_OTHER_KEY"], stack.env["DCTEST_OTHER_SECRET"]) if other else (
+            stack.key, stack.secret)
+        self.rest = KrakenRest(stack.rest_url, key, secret)
         self.http = aiohttp.ClientSession()
 
     async def close(self) -> None:

@@ -327,3 +327,36 @@ async def test_first_download_publishes_existing_state(tmp_path: Path) -> None:
                 assert trade.update_type is UpdateType.SNAPSHOT
         finally:
             await t.close()
+
+
+async def test_each_account_has_its_own_connection_and_topics(tmp_path: Path) -> None:
+    with run_stack(tmp_path, extra='accounts = ["main", "other"]') as s:
+        main, other = Trader(s), Trader(s, other=True)
+        try:
+            async with bus_log(s.pub) as bus:
+                main_id, main_cli = cli()
+                other_id, other_cli = cli()
+                await main.send(orderType="mkt", symbol=SYMBOL, side="buy", size=0.01, cliOrdId=main_cli)
+                await other.send(orderType="mkt", symbol=SYMBOL, side="sell", size=0.02, cliOrdId=other_cli)
+                await bus.wait(PositionUpdate, lambda p: p.account == "other" and p.position == -0.02)
+                await bus.wait(PositionUpdate, lambda p: p.account == "main" and p.position == 0.01)
+                await bus.quiet()
+                for topic, m in bus.messages:
+                    if isinstance(m, (OrderUpdate, TradeUpdate, PositionUpdate, FundsUpdate)):
+                        assert topic == f"oms.kraken-futures.{m.account}.{topic.split('.')[3]}."
+                assert {t.order_id for t in bus.of(TradeUpdate, lambda t: t.account == "main")} == {main_id}
+                assert {t.order_id for t in bus.of(TradeUpdate, lambda t: t.account == "other")} == {other_id}
+            dealer = DealerClient(s.download)
+            await dealer.start()
+            try:
+                dealer.send(SnapshotRequest(topics=["sys.dropcopy.stream."]))
+                replies = await dealer.collect(lambda m: isinstance(m, SnapshotEnd), timeout=5.0)
+            finally:
+                await dealer.close()
+            streams = {e.message.stream: (e.message.account, e.message.connection_status)
+                       for e in replies if isinstance(e, SnapshotEntry) and isinstance(e.message, StreamStatus)}
+            assert streams == {"private-main": ("main", ConnectionStatus.READY),
+                               "private-other": ("other", ConnectionStatus.READY)}
+        finally:
+            await main.close()
+            await other.close()
