@@ -36,9 +36,20 @@ export const EXCHANGE = "kraken-futures";
  * @typedef {[price: number, quantity: number]} Level
  */
 
-/** True when `err` only says that the socket was closed under a pending receive. */
-function closedUnderUs(socket, err) {
-  return socket.closed || err?.code === "EAGAIN";
+/**
+ * Every message (array of frames) `socket` receives, until it is closed.
+ * @param {import("zeromq").Subscriber | import("zeromq").Dealer} socket
+ * @returns {AsyncGenerator<Buffer[]>}
+ */
+async function* receiveAll(socket) {
+  while (!socket.closed) {
+    try {
+      yield await socket.receive();
+    } catch (err) {
+      if (socket.closed || err?.code === "EAGAIN") return; // closed under a pending receive
+      throw err;
+    }
+  }
 }
 
 /**
@@ -58,15 +69,7 @@ export class Subscription {
 
   /** @returns {AsyncGenerator<{topic: string, msg: Message}>} ends when the socket is closed */
   async *[Symbol.asyncIterator]() {
-    while (!this.socket.closed) {
-      let frames;
-      try {
-        frames = await this.socket.receive();
-      } catch (err) {
-        if (closedUnderUs(this.socket, err)) return;
-        throw err;
-      }
-      const [topic, payload] = frames;
+    for await (const [topic, payload] of receiveAll(this.socket)) {
       yield { topic: topic.toString(), msg: JSON.parse(payload.toString()) };
     }
   }
@@ -102,16 +105,7 @@ export class RequestSocket {
 
   /** @returns {AsyncGenerator<Message>} every reply, until the socket is closed */
   async *replies() {
-    while (!this.socket.closed) {
-      let frames;
-      try {
-        frames = await this.socket.receive();
-      } catch (err) {
-        if (closedUnderUs(this.socket, err)) return;
-        throw err;
-      }
-      yield JSON.parse(frames[frames.length - 1].toString());
-    }
+    for await (const frames of receiveAll(this.socket)) yield JSON.parse(frames[frames.length - 1].toString());
   }
 
   close() {
