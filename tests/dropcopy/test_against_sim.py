@@ -325,6 +325,10 @@ async def test_first_download_publishes_existing_state(tmp_path: Path) -> None:
                 assert (pos.symbol, pos.position, pos.update_type) == (SYMBOL, 0.01, UpdateType.SNAPSHOT)
                 [trade] = bus.of(TradeUpdate)
                 assert trade.update_type is UpdateType.SNAPSHOT
+            assert s.dropcopy is not None
+            started = asyncio.get_running_loop().time()
+            assert s.dropcopy.stop() == 0  # SIGTERM: a clean exit ...
+            assert asyncio.get_running_loop().time() - started < 5.0  # ... within the 5 s contract
         finally:
             await t.close()
 
