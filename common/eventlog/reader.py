@@ -14,12 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 import zstandard
 
 from .records import Record
-from .scanner import Scanner, Tail
+from .scanner import Scanner, Tail, TailState
 from .segment import STREAMS, SegmentHeader, SegmentName, list_segments, parse_name
 
 CHUNK = 1 << 20
@@ -48,26 +47,32 @@ class SegmentFile:
     def records(self) -> Iterator[Record]:
         """Every good record in order; afterwards ``header`` and ``tail`` are set."""
         scanner = Scanner()
-        raw = self.path.open("rb")
-        with raw:
-            stream: BinaryIO = raw
-            if self.name.compressed:
-                stream = zstandard.ZstdDecompressor().stream_reader(raw, closefd=False)
-            last = 0
+        broken = ""
+        with self.path.open("rb") as raw:
+            dobj = zstandard.ZstdDecompressor().decompressobj() if self.name.compressed else None
             while True:
-                chunk = stream.read(CHUNK)
+                chunk = raw.read(CHUNK)
                 if not chunk:
                     break
+                if self.on_progress is not None:
+                    self.on_progress(len(chunk))
+                if dobj is not None:
+                    try:
+                        chunk = dobj.decompress(chunk)
+                    except zstandard.ZstdError as e:
+                        broken = f"compressed data unreadable after {scanner.valid_bytes} good bytes: {e}"
+                        break
                 recs = scanner.feed(chunk)
                 if self.header is None:
                     self.header = scanner.header
                 yield from recs
-                if self.on_progress is not None:
-                    pos = raw.tell()
-                    self.on_progress(pos - last)
-                    last = pos
+            if dobj is not None and not broken and not dobj.eof:
+                broken = f"compressed data ends early (after {scanner.valid_bytes} good bytes)"
         self.header = scanner.header
-        self.tail = scanner.finish()
+        tail = scanner.finish()
+        if broken:
+            tail = Tail(TailState.TORN, tail.valid_bytes, tail.torn_bytes, tail.records, broken)
+        self.tail = tail
 
 
 def _segment_file(path: Path) -> SegmentFile:

@@ -163,3 +163,21 @@ def test_interrupted_compression_leftovers_are_cleaned(tmp_path: Path) -> None:
     assert w.stop()
     assert not list((tmp_path / "public").glob("*.tmp"))
     assert verify(tmp_path)["public"].ok
+
+
+def test_a_damaged_compressed_segment_reads_up_to_the_damage(tmp_path: Path) -> None:
+    w = writer(tmp_path, "w1")
+    w.put(w.ingest(traffic(1, 3000)))
+    assert w.stop()
+    seg = resolve([tmp_path])["public"][0]
+    whole = list(seg.records())
+    from common.eventlog.compression import compress_segment
+
+    packed = compress_segment(seg.path)
+    assert packed is not None
+    data = packed.read_bytes()
+    packed.write_bytes(data[: len(data) // 2])  # cut in the middle of the zstd frame
+    damaged = resolve([tmp_path])["public"][0]
+    got = list(damaged.records())
+    assert damaged.tail is not None and damaged.tail.state == TailState.TORN
+    assert 0 < len(got) < len(whole) and got == whole[: len(got)]
