@@ -365,7 +365,8 @@ def main() -> None:
             rows = [ours]
             if not args.skip_cryptofeed:
                 rows.append(run_cryptofeed(sim, work, n_paced, timeout=args.paced_seconds + 120))
-        show(f"paced at {args.paced_rate:.0f} msg/s (added latency: frame received -> subscriber has it)", rows, n_paced)
+        title = f"paced at {args.paced_rate:.0f} msg/s (added latency: frame received -> subscriber has it)"
+        show(title, rows, n_paced)
         if rows[0].latencies_us:
             print(f"kgw feed mean added latency {statistics.fmean(rows[0].latencies_us):.1f} us")
 
