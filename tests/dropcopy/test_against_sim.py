@@ -364,3 +364,53 @@ async def test_each_account_has_its_own_connection_and_topics(tmp_path: Path) ->
         finally:
             await main.close()
             await other.close()
+
+
+async def test_post_only_that_would_take_is_rejected(bus: BusLog, trader: Trader) -> None:
+    """Only the verbose feed reports it (Kraken: post-only failures are verbose-only)."""
+    ask = float((await trader.book(SYMBOL))["asks"][0][0])
+    oid, cid = cli()
+    answer = await trader.send(orderType="post", symbol=SYMBOL, side="buy", size=0.01, limitPrice=ask, cliOrdId=cid)
+    assert answer["sendStatus"]["status"] == "postWouldExecute"
+    done = await bus.wait(OrderUpdate, lambda u: u.order_id == oid)
+    assert (done.status, done.cancel_reason, done.traded_quantity, done.remaining_quantity) == (
+        OrderStatus.REJECTED, CancelReason.POST_ONLY_WOULD_EXECUTE, 0.0, 0.0)
+
+
+async def test_ioc_remainder_is_cancelled_after_its_fill(bus: BusLog, trader: Trader) -> None:
+    ask, ask_qty = (await trader.book(SYMBOL))["asks"][0]
+    oid, cid = cli()
+    await trader.send(orderType="ioc", symbol=SYMBOL, side="buy", size=round(ask_qty + 0.1, 4), limitPrice=ask,
+                      cliOrdId=cid)
+    done = await final(bus, oid, OrderStatus.CANCELLED)
+    assert (done.cancel_reason, done.traded_quantity, done.remaining_quantity) == (
+        CancelReason.IOC_NOT_EXECUTED, pytest.approx(ask_qty), 0.0)
+    assert len(bus.of(TradeUpdate, lambda t: t.order_id == oid)) == 1
+    await trader.send(orderType="mkt", symbol=SYMBOL, side="sell", size=ask_qty)  # flatten
+
+
+async def test_dead_man_switch_cancel_reason(bus: BusLog, trader: Trader) -> None:
+    bid = float((await trader.book(SYMBOL))["bids"][0][0])
+    oid, cid = cli()
+    await trader.send(orderType="lmt", symbol=SYMBOL, side="buy", size=0.01, limitPrice=bid - 400, cliOrdId=cid)
+    await final(bus, oid, OrderStatus.WORKING)
+    await trader.call("cancelallordersafter", timeout=1)
+    done = await final(bus, oid, OrderStatus.CANCELLED)
+    assert done.cancel_reason is CancelReason.DEAD_MAN_SWITCH and done.text == "dead_man_switch"
+
+
+async def test_reconciliation_rest_failures_fall_back_to_the_snapshots(bus: BusLog, trader: Trader,
+                                                                          stack: Stack) -> None:
+    """REST answers 503 during the reconnection's reconciliation: the download still ends,
+    from the WebSocket snapshots alone, and the failures are counted."""
+    mark = bus.mark()
+    await trader.admin("fault/http_error", status=503, count=6)
+    await trader.admin("fault/drop")
+    await bus.wait(DownloadEnd, start=mark, timeout=10.0)
+    await bus.wait(StreamStatus, lambda s: s.connection_status is ConnectionStatus.READY, start=mark)
+    health = stack.dropcopy_health.replace("/health", "/metrics")
+    async with trader.http.get(health) as r:
+        text = await r.text()
+    failures = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith("kgw_dropcopy_reconcile_failures_total{"))
+    assert failures >= 6
