@@ -101,8 +101,11 @@ async def test_order_through_router_fills_and_updates_reach_the_client(tmp_path:
             price = bid - 100
             dealer.send(CreateOrder(account="main", order_id=7001, request_id="e2e-1", symbol=SYMBOL,
                                     side=Side.BUY, order_type=OrderType.LIMIT, quantity=0.01, price=price))
+            # the router's ACCEPTED (REST answer) and the drop-copy's WORKING (WebSocket) race:
+            # either may come first
             first = await replies_until(dealer, lambda r: any(
-                isinstance(m, OrderUpdate) and m.status is OrderStatus.WORKING for m in r))
+                isinstance(m, OrderUpdate) and m.status is OrderStatus.WORKING for m in r) and any(
+                isinstance(m, OrderAck) and m.status is RequestStatus.ACCEPTED for m in r))
             acks = [m for m in first if isinstance(m, OrderAck)]
             assert [(a.origin, a.status) for a in acks] == [
                 (Origin.GATEWAY, RequestStatus.FORWARDED), (Origin.EXCHANGE, RequestStatus.ACCEPTED)]
