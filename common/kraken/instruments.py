@@ -90,14 +90,14 @@ def parse(body: bytes | str) -> list[Instrument]:
 
 def is_index(inst: Instrument) -> bool:
     """Index and reference-rate entries (no book, no trading)."""
-    return "index" in inst.type or inst.symbol.startswith(("IN_", "RR_"))
+    return "index" in inst.type or inst.symbol.upper().startswith(("IN_", "RR_"))
 
 
 def symbol_type(inst: Instrument) -> SymbolType:
     """The schema's kind of instrument, from Kraken's prefix (PI_, PF_, FI_, FF_, IN_/RR_)."""
     if is_index(inst):
         return SymbolType.INDEX
-    prefix = inst.symbol[:3]
+    prefix = inst.symbol[:3].upper()
     return {
         "PI_": SymbolType.PERPETUAL_INVERSE,
         "PF_": SymbolType.PERPETUAL_LINEAR,
@@ -119,7 +119,7 @@ def _base_quote(inst: Instrument) -> tuple[str | None, str | None]:
     if inst.base and inst.quote:
         return inst.base.upper(), inst.quote.upper()
     # PI_XBTUSD / FI_XBTUSD_210924: base = all but the last 3 letters of the pair, quote = those
-    parts = inst.symbol.split("_")
+    parts = inst.symbol.upper().split("_")
     if len(parts) >= 2 and len(parts[1]) > 3:
         return parts[1][:-3], parts[1][-3:]
     return None, None
@@ -132,7 +132,7 @@ def reference_data(inst: Instrument, exchange: str) -> ReferenceData:
     base, quote = _base_quote(inst)
     return ReferenceData(
         exchange=exchange,
-        symbol=inst.symbol,
+        symbol=inst.symbol.upper(),
         symbol_type=symbol_type(inst),
         tick_size=inst.tick_size or 0.0,
         contract_size=inst.contract_size or 1.0,

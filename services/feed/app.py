@@ -141,7 +141,7 @@ class FeedApp:
         """Publish reference data and status of the selected instruments; close the ones that
         disappeared; open connections for new streamable symbols."""
         selected = self.selector.select(insts)
-        names = {i.symbol for i in selected}
+        names = {i.symbol.upper() for i in selected}
         for inst in selected:
             self.market.on_instrument(inst, receive_time)
         for gone in sorted(self.known - names):
@@ -151,7 +151,7 @@ class FeedApp:
         missing = sorted(self.selector.symbols - names)
         if missing and not self.refdata_loaded:
             log.warning("configured symbols unknown to the exchange", extra={"fields": {"symbols": missing}})
-        new = [i.symbol for i in selected if streamable(i) and i.symbol not in self.owner]
+        new = [i.symbol.upper() for i in selected if streamable(i) and i.symbol.upper() not in self.owner]
         self.refdata_loaded = True
         if new:
             self._open_streams(new)
