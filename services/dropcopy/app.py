@@ -19,6 +19,7 @@ prefixes, each message carrying the seq of its topic it is current to, then Snap
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -101,9 +102,15 @@ class DropcopyApp:
         await self.publisher.start()
         await self.download_server.start()
         self._update_gateway()
-        for c in self.connections:
-            c.start()
         try:
+            # ZeroMQ drops what a PUB sends before a subscriber is connected: give subscribers of
+            # a previous run of this process (they retry every 0.1 s) time to come back before
+            # the first download is published
+            if self.settings.start_delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), self.settings.start_delay)
+            for c in self.connections:
+                c.start()
             await stopping.wait()
         finally:
             await self.close()

@@ -45,6 +45,10 @@ class DropcopySettings(ServiceSettings, kw_only=True, forbid_unknown_fields=True
         most the last 100 fills).
     closed_order_memory: finished orders remembered per account, so late events about them are
         recognised instead of creating phantom orders.
+    start_delay: seconds between binding the bus sockets and the first connection to Kraken, so
+        subscribers still connected from a previous run of this process (the router, the event
+        log, clients: ZeroMQ retries every 0.1 s) are back before the first download is
+        published; a PUB drops what it sends before a subscriber is connected.
     status_interval: seconds between re-publications of each StreamStatus (also sent on every
         change), so a late subscriber learns the state without asking; 0 disables.
     """
@@ -60,4 +64,5 @@ class DropcopySettings(ServiceSettings, kw_only=True, forbid_unknown_fields=True
     rest_retry_delay: float = 0.5
     fill_memory: int = 100_000
     closed_order_memory: int = 10_000
+    start_delay: float = 0.5
     status_interval: float = 5.0
