@@ -46,6 +46,10 @@ log = logging.getLogger("kgw.dropcopy.connection")
 
 HEARTBEAT = {"event": "subscribe", "feed": "heartbeat"}
 
+#: snapshots a download can finish without (after ``download_timeout``): the order and fill
+#: snapshots are what makes the published state right, positions and balances only refresh it
+OPTIONAL_SNAPSHOTS = frozenset({"open_positions", "balances_snapshot"})
+
 
 class Sink(Protocol):
     """Where a connection's results go (the service publishes them on the bus)."""
@@ -322,9 +326,19 @@ class PrivateConnection:
                 self._fail("timeout", f"no challenge after {s.login_timeout}s")
                 self.phase_started = now
             elif state is State.DOWNLOADING and self._reconcile is None and elapsed > s.download_timeout:
-                missing = sorted(self.awaiting | (set(self.login.feeds) - self.login.subscribed))
-                self._fail("download_timeout", f"still waiting for {missing}")
                 self.phase_started = now
+                missing = sorted(self.awaiting | (set(self.login.feeds) - self.login.subscribed))
+                if self.awaiting <= OPTIONAL_SNAPSHOTS and self.login.subscribed == set(self.login.feeds):
+                    # every feed acknowledged and the order and fill snapshots in: finish without
+                    # the account figures rather than reconnect forever if Kraken sends no
+                    # initial message for them (their next update brings them)
+                    metrics.LOGIN_FAILURES.labels(self.account, "snapshot_missing").inc()
+                    log.warning("download finished without", extra={"fields": {"stream": self.name,
+                                                                               "missing": missing}})
+                    self.awaiting.clear()
+                    self._check_downloaded()
+                else:
+                    self._fail("download_timeout", f"still waiting for {missing}")
             if s.status_interval > 0 and now - last_status >= s.status_interval:
                 last_status = now
                 self.sink.stream_status(self, state, self.state_text)

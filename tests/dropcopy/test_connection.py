@@ -46,6 +46,8 @@ class FakeKraken:
     """Per-connection challenges; connection 1 is refused, 2 is dropped after its download,
     3 and later behave (with garbage before the live fill)."""
 
+    hostile: bool = True
+    skip: frozenset[str] = frozenset()
     connections: int = 0
     challenges: list[str] = field(default_factory=list)
     used: list[set[str]] = field(default_factory=list)
@@ -55,7 +57,7 @@ class FakeKraken:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self.connections += 1
-        n = self.connections
+        n = self.connections if self.hostile else 3
         mine: str | None = None
         used: set[str] = set()
         self.used.append(used)
@@ -80,12 +82,14 @@ class FakeKraken:
                     continue
                 feed = msg["feed"]
                 await ws.send_str(orjson.dumps({"event": "subscribed", "feed": feed}).decode())
+                if feed in self.skip:
+                    continue
                 await ws.send_bytes(orjson.dumps(self.snapshot(feed)))
                 snapshots += 1
                 if snapshots == 4 and n == 2:
                     await asyncio.sleep(0.2)
                     break  # drop the socket once downloaded
-                if snapshots == 4 and n >= 3 and not self.fill_sent.is_set():
+                if snapshots == 4 - len(self.skip) and n >= 3 and not self.fill_sent.is_set():
                     await asyncio.sleep(0.3)
                     for g in GARBAGE:
                         await ws.send_bytes(g)
@@ -127,8 +131,12 @@ class Recorder:
 
 
 @pytest.fixture
-async def kraken() -> AsyncIterator[tuple[FakeKraken, str]]:
-    fake = FakeKraken()
+def fake() -> FakeKraken:
+    return FakeKraken()
+
+
+@pytest.fixture
+async def kraken(fake: FakeKraken) -> AsyncIterator[tuple[FakeKraken, str]]:
     app = web.Application()
     app.router.add_get("/ws/v1", fake.handle)
     runner = web.AppRunner(app)
@@ -180,3 +188,27 @@ async def test_fresh_challenge_per_connection_and_garbage_is_counted(kraken: tup
     assert (trade.trade_id, trade.order_id) == ("f-1", 5)
     final = [m for m in sink.published if isinstance(m, OrderUpdate)][-1]
     assert final.status is OrderStatus.FILLED
+
+
+@pytest.mark.parametrize("fake", [FakeKraken(hostile=False, skip=frozenset({"open_positions"}))])
+async def test_download_finishes_without_a_positions_snapshot(kraken: tuple[FakeKraken, str]) -> None:
+    """If Kraken never sends the initial open_positions message, the download ends after
+    download_timeout instead of reconnecting forever."""
+    fake, url = kraken
+    account = f"quiet{uuid.uuid4().hex[:6]}"
+    settings = DropcopySettings(accounts=[account], reconcile=False, download_timeout=0.5,
+                                stream=StreamSettings(silence_timeout=0))
+    sink = Recorder()
+    conn = PrivateConnection(account, KEY, SECRET, ws_url=url, rest=None, state=AccountState("kraken-futures", account),
+                             sink=sink, settings=settings)
+    conn.start()
+    try:
+        async with asyncio.timeout(5.0):
+            await fake.fill_sent.wait()
+            while not any(isinstance(m, TradeUpdate) for m in sink.published):
+                await asyncio.sleep(0.02)
+    finally:
+        await conn.stop()
+    assert fake.connections == 1 and sink.downloads == ["begin", "end"]
+    assert sink.states[:4] == [State.CONNECTING, State.LOGIN_SENT, State.DOWNLOADING, State.READY]
+    assert metric("kgw_dropcopy_login_failures_total", account=account, reason="snapshot_missing") == 1
