@@ -363,7 +363,8 @@ class Stream:
                     log.exception("frame handler failed", extra={"fields": {"stream": self.name}})
                 continue
             if kind is aiohttp.WSMsgType.ERROR:
-                exc = ws.exception()
+                # aiohttp hands the error in the message (e.g. WebSocketError MESSAGE_TOO_BIG)
+                exc = msg.data if isinstance(msg.data, BaseException) else ws.exception()
                 if isinstance(exc, aiohttp.WebSocketError) and exc.code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG:
                     self.parse_error("oversized")
                 return f"error: {type(exc).__name__}: {exc}"
