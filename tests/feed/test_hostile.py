@@ -17,8 +17,7 @@ from common.messages import Message
 from services.feed.market import BookStatus, MarketState
 from services.feed.public_stream import PublicStream
 from services.feed.settings import FeedSettings
-from tests.feed.test_stream import wait_until
-from tests.support.processes import free_port
+from tests.feed.loopback import LoopbackServer, wait_until
 
 SNAPSHOT = {
     "feed": "book_snapshot",
@@ -41,14 +40,13 @@ HOSTILE = [
 ]
 
 
-class HostileKraken:
+class HostileKraken(LoopbackServer):
     """Acks, a snapshot, the hostile frames, one good delta; on the first connection only, a
     frame larger than the client accepts."""
 
     def __init__(self) -> None:
-        self.port = free_port()
+        super().__init__()
         self.connections = 0
-        self.runner: web.AppRunner | None = None
 
     async def handler(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
@@ -71,16 +69,6 @@ class HostileKraken:
                 await ws.send_str('{"feed":"heartbeat","pad":"' + "x" * 4096 + '"}')
         return ws
 
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_get("/ws/v1", self.handler)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
-
-    async def close(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
 
 
 @pytest.fixture
@@ -108,8 +96,7 @@ async def test_hostile_frames_are_counted_and_never_touch_the_book(hostile: Host
     )
     name = f"hostile-{hostile.port}"
     before = {r: parse_errors(name, r) for r in ("json", "invalid", "unknown_feed", "oversized")}
-    ps = PublicStream(name, f"ws://127.0.0.1:{hostile.port}/ws/v1", ["PF_XBTUSD"], market, settings,
-                      lambda *a: None)
+    ps = PublicStream(name, hostile.url, ["PF_XBTUSD"], market, settings, lambda *a: None)
     ps.start()
     try:
         await wait_until(lambda: hostile.connections >= 2 and market.symbols["PF_XBTUSD"].book.seq == 11)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import orjson
 import pytest
@@ -14,7 +14,7 @@ from aiohttp import WSMsgType, web
 from common.kraken.backoff import Backoff
 from common.kraken.stream import Stream, StreamSettings
 from common.messages import ConnectionStatus as S
-from tests.support.processes import free_port
+from tests.feed.loopback import LoopbackServer, wait_until
 
 # ---------------------------------------------------------------- backoff (sans-I/O)
 
@@ -47,16 +47,15 @@ def test_backoff_rejects_nonsense() -> None:
 # ---------------------------------------------------------------- stream against a real server
 
 
-class FakeKraken:
+class FakeKraken(LoopbackServer):
     """A loopback WebSocket server: says info, acks subscribes, then streams a counter.
     ``mute`` stops data (the socket stays open); ``drop()`` aborts every connection."""
 
     def __init__(self) -> None:
-        self.port = free_port()
+        super().__init__()
         self.mute = False
         self.connections: list[web.WebSocketResponse] = []
         self.received: list[dict[str, object]] = []
-        self.runner: web.AppRunner | None = None
 
     async def handler(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=True)
@@ -88,20 +87,6 @@ class FakeKraken:
                 ws._req.transport.abort()
         self.connections.clear()
 
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_get("/ws/v1", self.handler)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
-
-    async def close(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
-
-    @property
-    def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws/v1"
 
 
 @pytest.fixture
@@ -140,15 +125,6 @@ class Owner:
 
     def on_disconnected(self, stream: Stream, reason: str) -> None:
         self.disconnects.append(reason)
-
-
-async def wait_until(cond: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll ``cond`` every 20 ms; fail after ``timeout`` seconds."""
-    for _ in range(int(timeout / 0.02)):
-        if cond():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"condition not met in {timeout}s")
 
 
 def make_stream(owner: Owner, url: str, **settings: float) -> Stream:
