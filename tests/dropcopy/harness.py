@@ -13,13 +13,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
+import jsonschema
+import orjson
 
 from common.bus import Received, Subscriber
 from common.kraken.rest import KrakenRest
 from common.messages import Message, decode
+from common.messages.schema import SCHEMA_PATH
 from tests.support.processes import KgwProcess, free_port, fresh_credentials, write_config
 
 M = TypeVar("M", bound=Message)
+PROTO = jsonschema.Draft202012Validator(orjson.loads(SCHEMA_PATH.read_bytes()))
 
 
 @dataclass
@@ -141,6 +145,7 @@ class BusLog:
     """Everything published on the watched prefixes, decoded, in arrival order."""
 
     messages: list[tuple[str, Message]] = field(default_factory=list)
+    payloads: list[bytes] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     heard: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -185,19 +190,28 @@ async def bus_log(endpoint: str, prefixes: tuple[str, ...] = ("oms.", "sys.dropc
                 log.heard.set()  # the publisher is up and this socket is connected to it
                 if not item.topic.endswith(b".heartbeat."):
                     log.messages.append((item.topic.decode(), decode(item.payload)))
+                    log.payloads.append(item.payload)
             log.changed.set()
 
     task = asyncio.create_task(pump())
+    failed = False
     with contextlib.suppress(TimeoutError):  # a running publisher is heard within a heartbeat
         async with asyncio.timeout(2.0):
             await log.heard.wait()
     try:
         yield log
+    except BaseException:
+        failed = True
+        raise
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await sub.close()
+        if not failed:  # every payload the drop-copy published is valid against proto/
+            for payload in log.payloads:
+                errors = list(PROTO.iter_errors(orjson.loads(payload)))
+                assert not errors, (payload[:300], errors[0].message)
 
 
 class Trader:

@@ -17,6 +17,8 @@ from common.messages import (
     ConnectionStatus,
     DownloadBegin,
     DownloadEnd,
+    ErrorCode,
+    ErrorReply,
     FundsUpdate,
     Liquidity,
     OrderStatus,
@@ -414,3 +416,20 @@ async def test_reconciliation_rest_failures_fall_back_to_the_snapshots(bus: BusL
     failures = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                    if line.startswith("kgw_dropcopy_reconcile_failures_total{"))
     assert failures >= 6
+
+
+async def test_download_service_refuses_garbage_and_keeps_serving(stack: Stack) -> None:
+    dealer = DealerClient(stack.download)
+    await dealer.start()
+    try:
+        dealer.send_raw(b"{not json")
+        dealer.send_raw(b'{"type":"CreateOrder","account":"main"}')
+        dealer.send_raw(b'{"type":"Heartbeat","service":"x"}')
+        errors = [await dealer.recv(5.0) for _ in range(3)]
+        assert [e.error for e in errors if isinstance(e, ErrorReply)] == [
+            ErrorCode.PARSE_ERROR, ErrorCode.INVALID_MESSAGE, ErrorCode.UNSUPPORTED_REQUEST]
+        dealer.send(SnapshotRequest(request_id="after", topics=["oms.kraken-futures.main.funds."]))
+        replies = await dealer.collect(lambda m: isinstance(m, SnapshotEnd), timeout=5.0)
+        assert replies[-1].request_id == "after" and len(replies) >= 2  # type: ignore[attr-defined]
+    finally:
+        await dealer.close()
