@@ -21,6 +21,7 @@ from common.messages import (
     ErrorReply,
     FundsUpdate,
     Liquidity,
+    Message,
     OrderStatus,
     OrderType,
     OrderUpdate,
@@ -62,6 +63,17 @@ async def trader(stack: Stack) -> AsyncIterator[Trader]:
     await t.admin("fault/clear")
     await t.call("cancelallorders")
     await t.close()
+
+
+async def download(endpoint: str, prefixes: list[str], request_id: str = "") -> list[Message]:
+    """One request to the download service: its SnapshotEntry replies then SnapshotEnd."""
+    dealer = DealerClient(endpoint)
+    await dealer.start()
+    try:
+        dealer.send(SnapshotRequest(request_id=request_id, topics=prefixes))
+        return await dealer.collect(lambda m: isinstance(m, SnapshotEnd), timeout=5.0)
+    finally:
+        await dealer.close()
 
 
 def transitions(bus: BusLog, start: int = 0) -> list[ConnectionStatus]:
@@ -274,13 +286,7 @@ async def test_download_service_answers_with_current_seq(bus: BusLog, trader: Tr
                       cliOrdId=cid)
     await final(bus, oid, OrderStatus.WORKING)
     await bus.quiet()
-    client = DealerClient(stack.download)
-    await client.start()
-    try:
-        client.send(SnapshotRequest(request_id="r1", topics=["oms.kraken-futures.main."]))
-        replies = await client.collect(lambda m: isinstance(m, SnapshotEnd), timeout=5.0)
-    finally:
-        await client.close()
+    replies = await download(stack.download, ["oms.kraken-futures.main."], "r1")
     entries = [m for m in replies if isinstance(m, SnapshotEntry)]
     end = replies[-1]
     assert isinstance(end, SnapshotEnd) and end.count == len(entries) and end.request_id == "r1"
@@ -352,13 +358,7 @@ async def test_each_account_has_its_own_connection_and_topics(tmp_path: Path) ->
                         assert topic == f"oms.kraken-futures.{m.account}.{topic.split('.')[3]}."
                 assert {t.order_id for t in bus.of(TradeUpdate, lambda t: t.account == "main")} == {main_id}
                 assert {t.order_id for t in bus.of(TradeUpdate, lambda t: t.account == "other")} == {other_id}
-            dealer = DealerClient(s.download)
-            await dealer.start()
-            try:
-                dealer.send(SnapshotRequest(topics=["sys.dropcopy.stream."]))
-                replies = await dealer.collect(lambda m: isinstance(m, SnapshotEnd), timeout=5.0)
-            finally:
-                await dealer.close()
+            replies = await download(s.download, ["sys.dropcopy.stream."])
             streams = {e.message.stream: (e.message.account, e.message.connection_status)
                        for e in replies if isinstance(e, SnapshotEntry) and isinstance(e.message, StreamStatus)}
             assert streams == {"private-main": ("main", ConnectionStatus.READY),
@@ -428,8 +428,7 @@ async def test_download_service_refuses_garbage_and_keeps_serving(stack: Stack) 
         errors = [await dealer.recv(5.0) for _ in range(3)]
         assert [e.error for e in errors if isinstance(e, ErrorReply)] == [
             ErrorCode.PARSE_ERROR, ErrorCode.INVALID_MESSAGE, ErrorCode.UNSUPPORTED_REQUEST]
-        dealer.send(SnapshotRequest(request_id="after", topics=["oms.kraken-futures.main.funds."]))
-        replies = await dealer.collect(lambda m: isinstance(m, SnapshotEnd), timeout=5.0)
-        assert replies[-1].request_id == "after" and len(replies) >= 2  # type: ignore[attr-defined]
     finally:
         await dealer.close()
+    replies = await download(stack.download, ["oms.kraken-futures.main.funds."], "after")
+    assert replies[-1].request_id == "after" and len(replies) >= 2  # type: ignore[attr-defined]
