@@ -8,7 +8,12 @@ Wiring (one asyncio loop):
 - A :class:`Publisher` on ``bus.router_pub`` carries every request (``... .request.``) and
   every ack (``... .ack.``), and ``sys.router.gateway.`` status.
 - A :class:`Subscriber` on the drop-copy PUB routes OrderUpdate / TradeUpdate to the
-  connection of the user named by their cliOrdId.
+  connection of the user named by their cliOrdId, each once (:mod:`.delivery`). At start and
+  on every RESTART, GAP or ALIVE of that subscription the router resynchronizes (Clone
+  pattern): it downloads the order and trade topics of every account from the drop-copy
+  download service (:mod:`.download`), forwards what the owners have not seen, and asks
+  Kraken (REST ``orders/status``, then ``fills``) about the orders that are no longer open but
+  whose final update was never forwarded, then settles them.
 - Per account: a session task (download open orders, arm the dead man's switch, READY) and
   the switch refresh; shared: instrument rules refresh; client liveness sweep.
 """
@@ -22,10 +27,11 @@ import time
 from collections import deque
 from typing import Any
 
+import orjson
 import zmq
 
 from common import topics
-from common.bus import Publisher, Received, Subscriber
+from common.bus import BusEvent, EventKind, Publisher, Received, Subscriber
 from common.config import Config
 from common.kraken import clordid
 from common.kraken.orders import (
@@ -39,8 +45,10 @@ from common.kraken.orders import (
 )
 from common.kraken.orders.codes import envelope_error_code
 from common.kraken.orders.instruments import InstrumentRules
+from common.kraken.private import fills as kraken_fills
+from common.kraken.private.wire import ParseError
 from common.kraken.ratelimit import RateBudget, cost
-from common.kraken.rest import Failure, KrakenRest
+from common.kraken.rest import Failure, KrakenRest, RestError
 from common.messages import (
     CancelAllOrders,
     CancelAllOrdersAck,
@@ -59,15 +67,20 @@ from common.messages import (
     Origin,
     RequestStatus,
     RequestType,
+    Side,
+    SnapshotEntry,
     TradeUpdate,
     decode,
 )
+from common.oms.inputs import FillEvent
 from common.runtime import ServiceContext
 
-from . import metrics, outcomes
+from . import metrics, order_status, outcomes
 from .clients import Client, Clients
 from .curve import OrderServer, UserAuthenticator
+from .delivery import Delivery, Ledger, from_rest
 from .dispatcher import Dispatcher, Job, JobOutcome
+from .download import DownloadClient
 from .permissions import Permissions, User
 from .registry import OrderEntry, OrderState, Registry
 from .session import AccountSession, SessionState
@@ -84,6 +97,11 @@ FINAL_UPDATE_STATUSES = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, Or
                                    OrderStatus.EXPIRED})
 ACCEPTED_TYPES = (CreateOrder, ModifyOrder, CancelOrder, CancelAllOrders, Heartbeat)
 LATENCY_SAMPLES = 10_000
+RESYNC_EVENTS = frozenset({EventKind.RESTART, EventKind.GAP, EventKind.ALIVE})
+ORDERS_STATUS_CHUNK = 50
+"""cliOrdIds asked in one ``orders/status`` call."""
+REST_RETRY_PAUSE = 1.0
+"""Seconds before a resynchronization is tried again after Kraken's REST failed."""
 
 
 class Router:
@@ -121,9 +139,12 @@ class Router:
                                   max_message_size=settings.max_message_size, curve_server_secret=curve_secret)
         self.pub = Publisher("router", cfg.bus.router_pub, sndhwm=cfg.bus.sndhwm,
                              heartbeat_interval=cfg.bus.heartbeat_interval)
-        prefixes = [topics.oms(self.exchange, a, k) for a in credentials for k in ("order", "trade")]
-        self.sub = Subscriber({"dropcopy": cfg.bus.dropcopy_pub}, prefixes, rcvhwm=cfg.bus.rcvhwm,
+        self.update_prefixes = [topics.oms(self.exchange, a, k) for a in credentials for k in ("order", "trade")]
+        self.sub = Subscriber({"dropcopy": cfg.bus.dropcopy_pub}, self.update_prefixes, rcvhwm=cfg.bus.rcvhwm,
                               heartbeat_timeout=cfg.bus.heartbeat_timeout, name="router.dropcopy")
+        self.ledger = Ledger(settings.forwarded_trade_ids, settings.forwarded_orders)
+        self.download = DownloadClient(cfg.bus.dropcopy_download, timeout=settings.download_timeout)
+        self._resync_wanted = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._side_tasks: set[asyncio.Task[Any]] = set()
         self.ctx: ServiceContext | None = None
@@ -139,10 +160,13 @@ class Router:
                         "([router] dead_man_switch = false)")
         await self.pub.start()
         await self.sub.start()
+        await self.download.start()
         await self.server.start()
         loop = asyncio.get_running_loop()
+        self._resync_wanted.set()  # late joiner: whatever was published before we subscribed
         self._tasks = [loop.create_task(self._instruments_loop(), name="router-instruments"),
                        loop.create_task(self._updates_loop(), name="router-updates"),
+                       loop.create_task(self._resync_loop(), name="router-resync"),
                        loop.create_task(self._clients_loop(), name="router-clients")]
         for a in self.sessions:
             self._tasks.append(loop.create_task(self._session_loop(a), name=f"router-session-{a}"))
@@ -157,6 +181,7 @@ class Router:
             await d.close()
         await self.server.close()
         await self.sub.close()
+        await self.download.close()
         await self.pub.close()
         for r in [*self.rest.values(), self.public_rest]:
             await r.close()
@@ -254,9 +279,13 @@ class Router:
                 continue
             user, order_id = owner
             entry = OrderEntry(user, order_id, account, o.symbol, KRAKEN_ORDER_TYPES.get(o.order_type, OrderType.LIMIT),
-                               o.cli_ord_id, None, OrderState.WORKING, o.exchange_order_id)
+                               o.cli_ord_id, None, OrderState.WORKING, o.exchange_order_id,
+                               side=Side.SELL if o.side.lower() == "sell" else Side.BUY,
+                               quantity=None if o.unfilled is None else o.unfilled + o.filled,
+                               price=o.limit_price, stop_price=o.stop_price, reduce_only=o.reduce_only)
             if self.registry.add(entry) is None:
                 entry.in_flight.clear()
+                self.ledger.placed(entry)
                 n += 1
         if n:
             log.info("open orders recovered", extra={"fields": {"account": account, "orders": n}})
@@ -336,10 +365,13 @@ class Router:
         if refusal is not None:
             return self._refuse(peer, req, kind, refusal)
         cid = clordid.make(user.name, req.order_id)
-        entry = OrderEntry(user.name, req.order_id, req.account, rules.symbol, req.order_type, cid, peer)
+        entry = OrderEntry(user.name, req.order_id, req.account, rules.symbol, req.order_type, cid, peer,
+                           side=req.side, quantity=req.quantity, price=req.price, stop_price=req.stop_price,
+                           time_in_force=req.time_in_force, reduce_only=req.reduce_only)
         refusal = self.registry.add(entry)
         if refusal is not None:
             return self._refuse(peer, req, kind, refusal)
+        self.ledger.watch(entry)
         job = Job("send", sendorder.build(req, cid, rules), lambda o: self._created(peer, req, entry, o),
                   self.server.last_recv_ns)
         refusal = self.dispatchers[req.account].submit(job)
@@ -353,6 +385,8 @@ class Router:
         if v.exchange_order_id:
             entry.exchange_order_id = v.exchange_order_id
         self.registry.end(entry, RequestType.CREATE_ORDER, v.state)
+        if v.status is RequestStatus.ACCEPTED or v.state is OrderState.UNCERTAIN:
+            self.ledger.placed(entry)  # from now on its final update is owed to the client
         self._ack(peer, req, RequestType.CREATE_ORDER, Origin.EXCHANGE, v.status, v.error, v.text, entry)
         if entry.cancel_when_answered and entry.state is not OrderState.FINISHED:
             self._internal_cancel(entry, "client gone")
@@ -421,6 +455,10 @@ class Router:
     def _answered(self, peer: bytes | None, req: ModifyOrder | CancelOrder, entry: OrderEntry, kind: RequestType,
                   v: outcomes.Verdict) -> None:
         self.registry.end(entry, kind, v.state)
+        if isinstance(req, ModifyOrder) and v.status is RequestStatus.ACCEPTED:
+            entry.quantity = req.quantity if req.quantity is not None else entry.quantity
+            entry.price = req.price if req.price is not None else entry.price
+            entry.stop_price = req.stop_price if req.stop_price is not None else entry.stop_price
         self._ack(peer, req, kind, Origin.EXCHANGE, v.status, v.error, v.text, entry, v.exchange_order_id)
 
     def _cancel_all(self, peer: bytes, user: User, req: CancelAllOrders) -> None:
@@ -501,19 +539,35 @@ class Router:
 
     async def _updates_loop(self) -> None:
         async for batch in self.sub.batches():
+            resync = False
             for item in batch:
                 if isinstance(item, Received):
                     self._route_update(item)
+                elif isinstance(item, BusEvent) and item.kind in RESYNC_EVENTS:
+                    log.info("drop-copy subscription interrupted; resynchronizing", extra={"fields": {
+                        "event": item.kind.value, "topic": item.topic, "expected": item.expected,
+                        "received": item.received}})
+                    resync = True
+            if resync:
+                self._resync_wanted.set()
 
     def _route_update(self, item: Received) -> None:
         try:
             msg = decode(item.payload)
         except DecodeError:
             return
-        if not isinstance(msg, (OrderUpdate, TradeUpdate)):
-            return
+        if isinstance(msg, (OrderUpdate, TradeUpdate)):
+            self._deliver(msg)
+
+    def _deliver(self, msg: OrderUpdate | TradeUpdate, source: str = "") -> None:
+        """Forward ``msg`` to its owner unless the owner already has it (:class:`Ledger`), and
+        keep the registry in step with an order's status. ``source`` names a
+        resynchronization (``download``, ``rest``) for the metrics, empty for the live bus."""
         owner = clordid.parse(msg.client_order_id)
         if owner is None:
+            return
+        if not self.ledger.admit(msg):
+            metrics.DUPLICATES.labels(type(msg).__name__).inc()
             return
         entry = self.registry.orders.get(owner)
         if entry is not None and isinstance(msg, OrderUpdate):
@@ -523,10 +577,98 @@ class Router:
                 self.registry.set_state(entry, OrderState.FINISHED)
             elif msg.status in OPEN_UPDATE_STATUSES and entry.state is OrderState.UNCERTAIN:
                 self.registry.set_state(entry, OrderState.WORKING)
+        if source:
+            metrics.RECOVERED.labels(source).inc()
         peer = entry.peer if entry is not None and self.clients.alive(entry.peer) else self.clients.peer_of(owner[0])
         if peer is not None:
             metrics.UPDATES_ROUTED.labels(type(msg).__name__).inc()
             self.server.reply(peer, msg)
+
+    async def _resync_loop(self) -> None:
+        """One resynchronization at a time; events during one ask for another after it."""
+        failing = False
+        while True:
+            await self._resync_wanted.wait()
+            self._resync_wanted.clear()
+            got = await self.download.fetch(self.update_prefixes)
+            if isinstance(got, str):
+                metrics.RESYNCS.labels("download_failed").inc()
+                if not failing:
+                    log.warning("drop-copy download failed; asking again", extra={"fields": {"error": got}})
+                failing = True
+                self._resync_wanted.set()
+                continue
+            if failing:
+                log.info("drop-copy download answered again")
+            failing = False
+            open_ids = self._apply_download(got)
+            ok = True
+            for account in self.sessions:
+                owed = self.ledger.owed(account, open_ids.get(account, set()))
+                if owed:
+                    ok = await self._ask_kraken(account, owed) and ok
+            metrics.RESYNCS.labels("done" if ok else "rest_failed").inc()
+            if not ok:
+                await asyncio.sleep(REST_RETRY_PAUSE)
+                self._resync_wanted.set()
+
+    def _apply_download(self, entries: list[SnapshotEntry]) -> dict[str, set[str]]:
+        """Forward what the download shows that the owners have not seen (fills first, then
+        order states); the cliOrdIds of the open orders of each account."""
+        open_ids: dict[str, set[str]] = {}
+        messages = [e.message for e in entries if isinstance(e.message, (OrderUpdate, TradeUpdate))]
+        messages.sort(key=lambda m: isinstance(m, OrderUpdate))
+        for msg in messages:
+            assert isinstance(msg, (OrderUpdate, TradeUpdate))
+            if isinstance(msg, OrderUpdate) and msg.status in OPEN_UPDATE_STATUSES and msg.client_order_id:
+                open_ids.setdefault(msg.account, set()).add(msg.client_order_id)
+            self._deliver(msg, "download")
+        return open_ids
+
+    async def _ask_kraken(self, account: str, owed: list[Delivery]) -> bool:
+        """Ask Kraken about orders no longer open whose final update was never forwarded, and
+        forward what it says (what the drop-copy forwarded meanwhile is not sent again); False
+        if Kraken could not be asked."""
+        rest, budget = self.rest[account], self.dispatchers[account].budget
+        statuses: dict[str, order_status.StatusEntry] = {}
+        for i in range(0, len(owed), ORDERS_STATUS_CHUNK):
+            chunk = [d.cli_ord_id for d in owed[i:i + ORDERS_STATUS_CHUNK]]
+            budget.reserve(cost("orders/status"), time.monotonic())
+            reply = await rest.post("orders/status", {"cliOrdIds": chunk})
+            if not reply.ok or reply.body is None:
+                log.warning("orders/status failed", extra={"fields": {"account": account, "error": reply.error}})
+                return False
+            statuses.update((s.cli_ord_id, s) for s in order_status.parse(reply.body) if s.cli_ord_id)
+        fills: list[FillEvent] = []
+        if any(d.cli_ord_id not in statuses or statuses[d.cli_ord_id].status is not None for d in owed):
+            budget.reserve(cost("fills"), time.monotonic())
+            reply = await rest.get("fills")
+            try:
+                fills = kraken_fills.parse_rest(orjson.dumps(reply.raise_for_error()))
+            except (RestError, ParseError) as e:
+                log.warning("fills failed", extra={"fields": {"account": account, "error": str(e)}})
+                return False
+        for d in owed:
+            if d.final or d.entry is None:
+                continue  # the drop-copy forwarded it while we were asking
+            found = from_rest(d, statuses.get(d.cli_ord_id), fills, self.exchange)
+            entry = d.entry
+            if found.exchange_order_id and not entry.exchange_order_id:
+                entry.exchange_order_id = found.exchange_order_id
+            if found.still_open:
+                if entry.state is OrderState.UNCERTAIN:
+                    self.registry.set_state(entry, OrderState.WORKING)
+                continue
+            for trade in found.trades:
+                self._deliver(trade, "rest")
+            if found.final is not None:
+                self._deliver(found.final, "rest")
+            if not entry.in_flight:
+                self.registry.set_state(entry, OrderState.FINISHED)
+            log.info("order settled from Kraken REST", extra={"fields": {
+                "account": account, "client_order_id": d.cli_ord_id,
+                "status": found.final.status.value if found.final else None}})
+        return True
 
 
 def check_endpoint(settings: RouterSettings, endpoint: str) -> None:

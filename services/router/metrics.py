@@ -21,3 +21,12 @@ UPDATES_ROUTED = prometheus_client.Counter(
     "kgw_router_updates_routed_total", "Drop-copy updates routed to their client", ["type"]
 )
 READY = prometheus_client.Gauge("kgw_router_account_ready", "1 when the account accepts orders", ["account"])
+RESYNCS = prometheus_client.Counter(
+    "kgw_router_resyncs_total", "Resynchronizations with the drop-copy download service", ["result"]
+)
+DUPLICATES = prometheus_client.Counter(
+    "kgw_router_updates_duplicate_total", "Drop-copy updates not forwarded: already forwarded or older", ["type"]
+)
+RECOVERED = prometheus_client.Counter(
+    "kgw_router_updates_recovered_total", "Updates forwarded from a resynchronization (download or REST)", ["source"]
+)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from common.kraken import clordid
-from common.messages import ErrorCode, OrderType, RequestType
+from common.messages import ErrorCode, OrderType, RequestType, Side, TimeInForce
 
 from .validation import Refusal
 
@@ -41,7 +41,10 @@ class OrderState(StrEnum):
 class OrderEntry:
     """One order. peer: routing id of the client connection that placed it (None when
     recovered after a restart until the user's client talks again). cancel_when_answered:
-    its client went away while the create was in flight; cancel it once Kraken answers."""
+    its client went away while the create was in flight; cancel it once Kraken answers.
+    side / quantity (total, contracts) / price / stop_price / time_in_force / reduce_only: the
+    order's terms as last accepted (None when unknown), used to describe the order when its
+    outcome has to be rebuilt from Kraken's REST answers (:mod:`.delivery`)."""
 
     user: str
     order_id: int
@@ -54,6 +57,12 @@ class OrderEntry:
     exchange_order_id: str | None = None
     in_flight: set[RequestType] = field(default_factory=set)
     cancel_when_answered: bool = False
+    side: Side | None = None
+    quantity: float | None = None
+    price: float | None = None
+    stop_price: float | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    reduce_only: bool = False
 
 
 BLOCKERS: dict[RequestType, frozenset[RequestType]] = {

@@ -83,6 +83,15 @@ class RouterSettings(ServiceSettings, kw_only=True, forbid_unknown_fields=True):
     max_message_size: largest request payload in bytes; larger gets OVERSIZED_MESSAGE.
     finished_order_ids: finished orders remembered per user to refuse a reused order_id
         (beyond it the oldest are forgotten; Kraken still refuses an id open on the book).
+    forwarded_trade_ids: trade ids of fills forwarded to clients that are remembered, so a
+        fill seen again (live, in a download, rebuilt from REST, replayed by a restarted
+        drop-copy) is never forwarded twice; beyond it the oldest are forgotten.
+    forwarded_orders: orders whose last forwarded update (status, traded quantity, quantity,
+        prices) is remembered, so an order state is forwarded once and its final status once;
+        beyond it the least recently updated are forgotten.
+    download_timeout: seconds to wait for the drop-copy download service's complete answer
+        (SnapshotEnd) when resynchronizing after a drop-copy restart, gap or silence; the
+        request is sent again after that.
     """
 
     metrics_port: int = 9822
@@ -107,3 +116,6 @@ class RouterSettings(ServiceSettings, kw_only=True, forbid_unknown_fields=True):
     instruments_refresh: float = 300.0
     max_message_size: int = 64 * 1024
     finished_order_ids: int = 1_000_000
+    forwarded_trade_ids: int = 100_000
+    forwarded_orders: int = 100_000
+    download_timeout: float = 5.0

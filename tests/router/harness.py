@@ -55,7 +55,7 @@ def router_config(tmp: Path, sim: Sim, router: str = "", users: str = "", name: 
                   env: dict[str, str] | None = None) -> RouterProc:
     """Write a config for a router against ``sim`` on fresh ports (``router``: extra [router]
     lines; ``users``: [router.users.*] tables, default: user dev on accounts main and other)."""
-    o, p, d, m = (free_port() for _ in range(4))
+    o, p, d, m, dl = (free_port() for _ in range(5))
     users = users or '[router.users.dev]\naccounts = ["main", "other"]\nsymbols = ["*"]\n'
     text = f"""
 [gateway]
@@ -65,6 +65,7 @@ ws_url = "ws://127.0.0.1:{sim.port}/ws/v1"
 router_orders = "tcp://127.0.0.1:{o}"
 router_pub = "tcp://127.0.0.1:{p}"
 dropcopy_pub = "tcp://127.0.0.1:{d}"
+dropcopy_download = "tcp://127.0.0.1:{dl}"
 [accounts.main]
 api_key_env = "T_MAIN_KEY"
 api_secret_env = "T_MAIN_SECRET"
