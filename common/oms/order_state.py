@@ -99,13 +99,17 @@ class OrderState:
         self.view_time = view.update_time_ms
         self.view_filled = view.filled
         self.view_remaining = remaining
-        if not self.typed_by_fill:
-            # Kraken's open_orders calls every non-trigger order "limit"; a fill that said
-            # "market" or "ioc" knew better
+        # Kraken's open_orders calls every non-trigger order "limit": a fill that said "market"
+        # or "ioc" knew better, and a triggered stop continues as a "limit" under the same
+        # order id (reason stop_order_triggered) but is still the client's STOP
+        downgrade = view.order_type is OrderType.LIMIT and (
+            self.typed_by_fill or self.order_type in (OrderType.STOP, OrderType.TAKE_PROFIT))
+        if not downgrade:
             self.order_type = view.order_type
             self.time_in_force = view.time_in_force
         self.price = view.price
-        self.stop_price = view.stop_price
+        if view.stop_price is not None or not downgrade:
+            self.stop_price = view.stop_price
         self.reduce_only = view.reduce_only
 
     def apply_close(self, close: OrderClosed) -> None:

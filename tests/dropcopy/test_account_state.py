@@ -137,6 +137,18 @@ def test_bare_cancel_of_unknown_order_waits_for_its_details() -> None:
         OrderStatus.CANCELLED, CancelReason.USER, 0.0, 3.0)
 
 
+def test_triggered_stop_keeps_its_type_and_stop_price() -> None:
+    """Kraken continues a triggered stop as a "limit" (stop_price 0) under the same order id."""
+    s = live_state()
+    stop = OrderView("st", "PF_XBTUSD", Side.BUY, OrderType.STOP, TimeInForce.GTC, 1.0, 0.0, 110.0, 105.0, False,
+                     CLI, 1)
+    s.on_order(stop)
+    assert s.on_order(OrderView("st", "PF_XBTUSD", Side.BUY, OrderType.LIMIT, TimeInForce.GTC, 1.0, 0.0,
+                                110.0, None, False, CLI, 2, "limit_order_from_stop")) == []  # nothing changed
+    [u] = orders(s.on_fill(fill("sf", 3, 1.0, 110.0, 0.0, oid="st")))
+    assert (u.order_type, u.stop_price, u.status) == (OrderType.STOP, 105.0, OrderStatus.FILLED)
+
+
 def test_edit_changes_quantity() -> None:
     s = live_state()
     s.on_order(view(1, 2.0, 0.0))

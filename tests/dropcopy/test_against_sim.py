@@ -432,3 +432,23 @@ async def test_download_service_refuses_garbage_and_keeps_serving(stack: Stack) 
         await dealer.close()
     replies = await download(stack.download, ["oms.kraken-futures.main.funds."], "after")
     assert replies[-1].request_id == "after" and len(replies) >= 2  # type: ignore[attr-defined]
+
+
+async def test_triggered_stop_is_not_a_cancel(bus: BusLog, trader: Trader) -> None:
+    """Kraken removes the stop (``is_cancel`` true, reason stop_order_triggered) and continues
+    it under the same order id: that removal is not a cancel, the client sees WORKING then
+    FILLED of its STOP, with its stop price."""
+    ask = float((await trader.book(SYMBOL))["asks"][0][0])
+    oid, cid = cli()
+    stop, limit = ask + 20, ask + 200
+    await trader.send(orderType="stp", symbol=SYMBOL, side="buy", size=0.01, stopPrice=stop, limitPrice=limit,
+                      triggerSignal="last", cliOrdId=cid)
+    placed = await final(bus, oid, OrderStatus.WORKING)
+    assert (placed.order_type, placed.stop_price, placed.price) == (OrderType.STOP, stop, limit)
+    await trader.admin("trade", symbol=SYMBOL, price=stop)
+    done = await final(bus, oid, OrderStatus.FILLED)
+    assert (done.order_type, done.stop_price, done.traded_quantity) == (OrderType.STOP, stop, 0.01)
+    assert len(bus.of(TradeUpdate, lambda t: t.order_id == oid)) == 1
+    await bus.quiet()
+    assert statuses(bus, oid) == [OrderStatus.WORKING, OrderStatus.FILLED]
+    await trader.send(orderType="mkt", symbol=SYMBOL, side="sell", size=0.01)  # flatten
