@@ -88,6 +88,9 @@ class PublicStream:
         self.pending_acks: set[tuple[str, str]] = set()
         #: (feed, product) -> when last (re)subscribed (ns), the floor of silence detection
         self.subscribed_at: dict[tuple[str, str], int] = {}
+        #: (feed, product) -> when last resubscribed (ns), and requests deferred by the rate limit
+        self.resubscribed_at: dict[tuple[str, str], int] = {}
+        self.deferred: dict[tuple[str, str], str] = {}
         self.downloading_since = 0
         self._handlers: dict[type, Callable[[Any, int], None]] = {
             BookDelta: market.on_book_delta,
@@ -132,6 +135,7 @@ class PublicStream:
         self.awaiting_snapshot = {p: now for p in self.products} if "book" in self.feeds else {}
         self.pending_acks = {(f, p) for f in self.feeds for p in self.products}
         self.subscribed_at = {(f, p): now for f in self.feeds for p in self.products}
+        self.deferred.clear()
         stream.set_state(State.DOWNLOADING, f"subscribing {len(self.products)} products")
         await stream.send_json({"event": "subscribe", "feed": "heartbeat"})
         if self.products:
@@ -190,11 +194,20 @@ class PublicStream:
 
     def resubscribe(self, feed: str, product: str, reason: str) -> None:
         """Unsubscribe and subscribe again ``feed`` of ``product`` (no-op while disconnected:
-        the reconnect resubscribes everything)."""
+        the reconnect resubscribes everything). At most once per ``resubscribe_interval``
+        seconds per (feed, product): a request that comes sooner (an exchange that keeps sending
+        crossed snapshots) is deferred to the watchdog, so the feed never floods Kraken's
+        100-requests-per-second WebSocket limit."""
         if not self.stream.connected:
             return
         now = time.time_ns()
-        self.subscribed_at[(feed, product)] = now
+        key = (feed, product)
+        if now - self.resubscribed_at.get(key, 0) < self.settings.resubscribe_interval * 1e9:
+            self.deferred.setdefault(key, reason)
+            return
+        self.deferred.pop(key, None)
+        self.resubscribed_at[key] = now
+        self.subscribed_at[key] = now
         if feed == "book":
             self.awaiting_snapshot[product] = now
         RESUBSCRIBES.labels(self.name, feed, reason).inc()
@@ -217,6 +230,8 @@ class PublicStream:
         if state not in (State.DOWNLOADING, State.READY):
             return
         s = self.settings
+        for (feed, product), reason in list(self.deferred.items()):
+            self.resubscribe(feed, product, reason)
         late = [p for p, since in self.awaiting_snapshot.items() if now - since > s.snapshot_timeout * 1e9]
         for p in late:
             self.resubscribe("book", p, "snapshot_timeout")

@@ -51,6 +51,8 @@ class FeedSettings(ServiceSettings, kw_only=True, forbid_unknown_fields=True):
     silence_timeouts: seconds without a message of a feed for one product after which that
         feed is resubscribed for that product (0 disables; Kraken's ticker talks every second,
         a quiet book may legitimately say nothing for a long time).
+    resubscribe_interval: least seconds between two resubscriptions of the same feed of the same
+        product (later requests wait for the watchdog).
     snapshot_timeout: seconds a product may wait for its ``book_snapshot`` after subscribing
         before it is resubscribed.
     download_timeout: seconds a connection may stay DOWNLOADING; then it is declared READY with
@@ -63,7 +65,6 @@ class FeedSettings(ServiceSettings, kw_only=True, forbid_unknown_fields=True):
     record_dir: directory where raw frames are recorded (one file per connection, the
         simulator's replay format); empty = off.
     record_flush_interval: seconds between flushes of the recording files.
-    snapshot_max_request_topics: most topic prefixes accepted in one SnapshotRequest.
     stream: tunables of each WebSocket connection (:class:`StreamSettings`).
     """
 
@@ -76,6 +77,7 @@ class FeedSettings(ServiceSettings, kw_only=True, forbid_unknown_fields=True):
     instruments_interval: float = 300.0
     instruments_timeout: float = 10.0
     silence_timeouts: dict[str, float] = msgspec.field(default_factory=_default_silence)
+    resubscribe_interval: float = 1.0
     snapshot_timeout: float = 10.0
     download_timeout: float = 30.0
     allow_crossed: bool = False

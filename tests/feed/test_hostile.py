@@ -113,3 +113,50 @@ async def test_hostile_frames_are_counted_and_never_touch_the_book(hostile: Host
     assert parse_errors(name, "unknown_feed") - before["unknown_feed"] == 2
     assert parse_errors(name, "oversized") - before["oversized"] == 1, ps.stream.last_reason
     assert ps.stream.reconnects >= 1, ps.stream.last_reason
+
+
+class CrossedKraken(LoopbackServer):
+    """Answers every book subscribe with a crossed snapshot, and counts the subscribes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.subscribes = 0
+
+    async def handler(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        async for msg in ws:
+            req = orjson.loads(msg.data) if msg.type == WSMsgType.TEXT else {}
+            if req.get("event") == "subscribe" and req.get("feed") == "book":
+                self.subscribes += 1
+                crossed = {**SNAPSHOT, "bids": [{"price": 102.0, "qty": 1.0}]}
+                await ws.send_str(orjson.dumps(crossed).decode())
+        return ws
+
+
+async def test_an_exchange_that_keeps_sending_crossed_books_is_not_flooded() -> None:
+    srv = CrossedKraken()
+    await srv.start()
+    out: list[tuple[str, Message]] = []
+    resyncs: list[str] = []
+    market = MarketState("kraken-futures", lambda t, m: out.append((t, m)), lambda *a: None)
+    market.add_symbol("PF_XBTUSD")
+    settings = msgspec.convert(
+        {"feeds": ["book"], "resubscribe_interval": 0.5, "watchdog_interval": 0.05}, FeedSettings
+    )
+    ps = PublicStream("crossed", srv.url, ["PF_XBTUSD"], market, settings, lambda *a: None)
+
+    def resync(symbol: str, feed: str, reason: str) -> None:  # what FeedApp wires
+        resyncs.append(reason)
+        ps.resubscribe(feed, symbol, reason)
+
+    market.resync = resync
+    ps.start()
+    try:
+        await asyncio.sleep(1.6)
+    finally:
+        await ps.stop()
+        await srv.close()
+    assert len(resyncs) >= 3  # the feed keeps trying...
+    assert 3 <= srv.subscribes <= 5  # ...but at most once per 0.5 s after the first subscribe
+    assert market.symbols["PF_XBTUSD"].book_status is BookStatus.STALE
