@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import orjson
 
 from common.bus import BusEvent, DealerClient, EventKind, Received, Subscriber
@@ -23,10 +24,20 @@ from common.messages import (
     StreamStatus,
     UpdateType,
     decode,
+    encode,
 )
+from common.messages.schema import SCHEMA_PATH
 from tests.support.processes import KgwProcess, free_port, toml_value, write_config
 
 EXCHANGE = "kraken-futures"
+PROTO = jsonschema.Draft202012Validator(orjson.loads(SCHEMA_PATH.read_bytes()))
+SAMPLES_PER_TYPE = 200
+"""Bus payloads of each message type kept for validation against proto/."""
+
+
+def proto_errors(payloads: list[bytes]) -> list[str]:
+    """Every way these payloads break the proto/ schema (empty = all valid)."""
+    return [f"{e.message} in {p[:200]!r}" for p in payloads for e in PROTO.iter_errors(orjson.loads(p))]
 
 
 @dataclass
@@ -142,6 +153,8 @@ class BusBooks:
         self.received = 0
         self.last_mbp = time.monotonic()
         self.topic_seq: dict[str, int] = {}
+        #: message type -> up to SAMPLES_PER_TYPE raw payloads, for proto/ validation
+        self.samples: dict[str, list[bytes]] = {}
         #: while not None, messages are kept here instead of applied (late-joiner buffering)
         self.held: list[tuple[str, Any]] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -169,6 +182,9 @@ class BusBooks:
                 assert isinstance(item, Received)
                 topic = item.topic.decode()
                 self.received += 1
+                kept = self.samples.setdefault(item.header.type, [])
+                if len(kept) < SAMPLES_PER_TYPE:
+                    kept.append(item.payload)
                 self.topic_seq[topic] = item.header.seq
                 if self.held is not None:
                     self.held.append((topic, decode(item.payload)))
@@ -252,7 +268,9 @@ async def request_snapshot(ports: Ports, prefixes: list[str], request_id: str = 
     await client.start()
     try:
         client.send(SnapshotRequest(request_id=request_id, topics=prefixes))
-        return await client.collect(lambda m: isinstance(m, SnapshotEnd), timeout=10.0)
+        replies = await client.collect(lambda m: isinstance(m, SnapshotEnd), timeout=10.0)
+        assert not proto_errors([encode(r) for r in replies])
+        return replies
     finally:
         await client.close()
 
@@ -280,6 +298,8 @@ async def running(
         try:
             await books.sync(ports)
             yield ports, books, feed_proc
+            for kind, payloads in books.samples.items():  # everything published fits proto/
+                assert not proto_errors(payloads), kind
         finally:
             code = await asyncio.to_thread(feed_proc.stop)
             assert code == 0, feed_proc.output()[-3000:]

@@ -54,6 +54,8 @@ async def test_books_on_the_bus_equal_the_simulator_after_a_burst(tmp_path: Path
         assert all(UpdateType.STALE not in h for h in books.history.values())
         assert ports.metric("kgw_feed_book_problems_total") == 0
         assert ports.metric("kgw_feed_messages_total", kind="book_delta") > 5_000
+        # validated against proto/ when the harness stops
+        assert {"MarketByPrice", "TopOfBook", "TradeSummary", "Statistics", "Heartbeat"} <= set(books.samples)
 
 
 async def test_injected_gap_gives_stale_then_snapshot_for_that_symbol_only(tmp_path: Path) -> None:
