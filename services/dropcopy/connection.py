@@ -256,7 +256,16 @@ class PrivateConnection:
             self._publish(self.state.on_order_closed(event), receive_time)
 
     def _on_fills(self, data: bytes, receive_time: int) -> None:
-        self._publish(self.state.on_fills(fills.parse(data)), receive_time)
+        self._publish(self.state.on_fills(self._usable(fills.parse(data))), receive_time)
+
+    def _usable(self, parsed: fills.Parsed) -> list[fills.FillEvent]:
+        """The good fills of a message; the rejected entries are counted by reason."""
+        good, rejected = parsed
+        for reason in rejected:
+            self.stream.parse_error(reason)
+        if rejected:
+            log.warning("unusable fills", extra={"fields": {"stream": self.name, "reasons": rejected[:10]}})
+        return good
 
     def _on_positions(self, data: bytes, receive_time: int) -> None:
         entries = open_positions.parse(data)
@@ -279,7 +288,7 @@ class PrivateConnection:
             if self.settings.reconcile and self.rest is not None:
                 body = await self._rest_get("fills")
                 if body is not None:
-                    self._publish(self.state.on_fills(fills.parse_rest(body)), time.time_ns())
+                    self._publish(self.state.on_fills(self._usable(fills.parse_rest(body))), time.time_ns())
                 body = await self._rest_get("openorders")
                 if body is not None:
                     self._publish(self.state.on_orders(open_orders.parse_rest(body)), time.time_ns())

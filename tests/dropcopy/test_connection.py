@@ -182,8 +182,8 @@ async def test_fresh_challenge_per_connection_and_garbage_is_counted(kraken: tup
     assert State.READY in sink.states and State.LOGIN_SENT in sink.states
     # garbage counted per reason, the process kept going, the good fill after it published
     errors = {r: metric("kgw_ws_stream_parse_errors_total", stream=stream_name, reason=r)
-              for r in ("not_json_object", "bad_direction", "unknown_feed", "fills")}
-    assert errors == {"not_json_object": 2.0, "bad_direction": 1.0, "unknown_feed": 1.0, "fills": 1.0}
+              for r in ("not_json_object", "bad_direction", "unknown_feed", "fill")}
+    assert errors == {"not_json_object": 2.0, "bad_direction": 1.0, "unknown_feed": 1.0, "fill": 1.0}
     [trade] = [m for m in sink.published if isinstance(m, TradeUpdate)]
     assert (trade.trade_id, trade.order_id) == ("f-1", 5)
     final = [m for m in sink.published if isinstance(m, OrderUpdate)][-1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -140,7 +141,8 @@ def test_rest_error_answer() -> None:
 
 
 def test_fills_delta() -> None:
-    [f] = fills.parse(load("nautilus__ws_futures_fills_delta.json"))
+    [f], rejected = fills.parse(load("nautilus__ws_futures_fills_delta.json"))
+    assert rejected == []
     assert (f.side, f.quantity, f.price, f.liquidity, f.fee, f.fee_currency) == (
         Side.BUY,
         0.001,
@@ -154,17 +156,29 @@ def test_fills_delta() -> None:
 
 
 def test_fills_snapshot_maker_rebate() -> None:
-    fs = fills.parse(load("nautilus__ws_futures_fills_snapshot.json"))
+    fs, _ = fills.parse(load("nautilus__ws_futures_fills_snapshot.json"))
     assert [f.liquidity for f in fs] == [Liquidity.MAKER, Liquidity.TAKER]
     assert fs[0].fee < 0
 
 
 def test_rest_fills_both_shapes() -> None:
-    [f] = fills.parse_rest(load("sdk__rest_fills.json"))
+    [f], _ = fills.parse_rest(load("sdk__rest_fills.json"))
     assert (f.symbol, f.side, f.quantity, f.remaining_order_quantity) == ("PI_ETHUSD", Side.BUY, 5, None)
     assert f.time_ms == 1680880066540
-    fs = fills.parse_rest(load("nautilus__http_futures_fills.json"))
+    fs, _ = fills.parse_rest(load("nautilus__http_futures_fills.json"))
     assert fs[1].client_order_id == "my-order-ref-456" and fs[2].side is Side.SELL
+
+
+def test_one_bad_fill_does_not_lose_the_others() -> None:
+    doc = json.loads(load("nautilus__ws_futures_fills_snapshot.json"))
+    doc["fills"].insert(1, {"instrument": "PF_XBTUSD", "fill_id": "no-qty"})
+    doc["fills"].append({**doc["fills"][0], "fill_id": "zero", "qty": 0})
+    good, rejected = fills.parse(json.dumps(doc))
+    assert [f.fill_id for f in good] == [doc["fills"][0]["fill_id"], doc["fills"][2]["fill_id"]]
+    assert rejected == ["fill", "fill_qty"]
+    rest = {"result": "success", "fills": [{"fill_id": "a", "symbol": "PF_XBTUSD", "side": "up", "order_id": "o",
+                                            "size": 1, "price": 1}, {"fill_id": "b"}]}
+    assert fills.parse_rest(json.dumps(rest)) == ([], ["rest_fill", "bad_side"])
 
 
 def test_liquidity_of_liquidations() -> None:
@@ -193,8 +207,6 @@ def test_frames_envelope() -> None:
 
 
 def test_challenge_login_signs_with_the_documented_vector() -> None:
-    import json
-
     vec = json.loads(load("docs__ws_challenge_signing_test_vector.json"))
     login = ChallengeLogin("key", vec["api_secret"], ["open_orders", "fills"])
     assert login.start() == {"event": "challenge", "api_key": "key"}

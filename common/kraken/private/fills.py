@@ -11,6 +11,9 @@ Kraken quirks handled here (protocol reference sections 3.2, 4.3):
   ``unwindCounterparty``);
 - ``remaining_order_qty`` (WebSocket only) is the order's open quantity after the fill, which
   is how an order that never appeared on ``open_orders`` (a fast fill) is known to be done.
+
+Each fill stands alone, so one unusable entry is rejected (its reason returned for counting)
+without losing the others of the same message: a snapshot carries up to 100 fills.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from common.messages import Liquidity, Side
 from common.oms.inputs import FillEvent
 
 from .open_orders import order_type_of
-from .wire import ParseError, decode, decoder, iso_ms, side_of
+from .wire import ParseError, T, decode, decoder, iso_ms, side_of
 
 LIQUIDITY: dict[str, Liquidity] = {
     "maker": Liquidity.MAKER,
@@ -53,13 +56,29 @@ class WireFill(msgspec.Struct):
 
 class WireFills(msgspec.Struct):
     feed: str
-    fills: list[WireFill] = []
+    fills: list[msgspec.Raw] = []
 
 
 _ws = decoder(WireFills)
+_ws_fill = decoder(WireFill)
+
+#: fills parsed, and the reasons of the entries rejected
+Parsed = tuple[list[FillEvent], list[str]]
 
 
-def parse(data: bytes | str) -> list[FillEvent]:
+def _each(raws: list[msgspec.Raw], dec: msgspec.json.Decoder[T], reason: str) -> tuple[list[T], list[str]]:
+    """Decode every entry on its own; a bad one is rejected, not the whole message."""
+    good: list[T] = []
+    rejected: list[str] = []
+    for raw in raws:
+        try:
+            good.append(decode(dec, raw, reason))
+        except ParseError as e:
+            rejected.append(e.reason)
+    return good, rejected
+
+
+def parse(data: bytes | str) -> Parsed:
     """``fills_snapshot`` (recent fills, newest first) or ``fills`` (new fills)::
 
         {"feed":"fills","username":"6a70e882-4405-4dc5-9c49-010ddf2a6746","fills":[
@@ -70,10 +89,12 @@ def parse(data: bytes | str) -> list[FillEvent]:
           "fee_currency":"USD","taker_order_type":"market","order_type":"market"}]}
     """
     msg = decode(_ws, data, "fills")
+    entries, rejected = _each(msg.fills, _ws_fill, "fill")
     out = []
-    for f in msg.fills:
+    for f in entries:
         if f.qty <= 0:
-            raise ParseError("fill_qty", f.fill_id)
+            rejected.append("fill_qty")
+            continue
         order_type, tif = order_type_of(f.order_type)
         out.append(
             FillEvent(
@@ -93,7 +114,7 @@ def parse(data: bytes | str) -> list[FillEvent]:
                 time_in_force=tif,
             )
         )
-    return out
+    return out, rejected
 
 
 class RestFill(msgspec.Struct):
@@ -113,14 +134,15 @@ class RestFill(msgspec.Struct):
 
 class RestFills(msgspec.Struct):
     result: str
-    fills: list[RestFill] = []
+    fills: list[msgspec.Raw] = []
     error: str | None = None
 
 
 _rest = decoder(RestFills)
+_rest_fill = decoder(RestFill)
 
 
-def parse_rest(data: bytes | str) -> list[FillEvent]:
+def parse_rest(data: bytes | str) -> Parsed:
     """REST ``GET /fills`` (last 100 fills, newest first)::
 
         {"result":"success","fills":[{"fill_id":"3d57ed09-...","symbol":"PI_XBTUSD",
@@ -131,21 +153,31 @@ def parse_rest(data: bytes | str) -> list[FillEvent]:
     doc = decode(_rest, data, "rest_fills")
     if doc.result != "success":
         raise ParseError("fills_error", doc.error or doc.result)
-    return [
-        FillEvent(
-            fill_id=f.fill_id,
-            exchange_order_id=f.order_id,
-            client_order_id=f.cliOrdId or f.cli_ord_id,
-            symbol=f.symbol.upper(),
-            side=side_of(f.side),
-            quantity=f.size,
-            price=f.price,
-            time_ms=iso_ms(f.fillTime),
-            liquidity=liquidity_of(f.fillType),
-            fee=f.fee_paid,
-            fee_currency=f.fee_currency,
-            remaining_order_quantity=None,
+    entries, rejected = _each(doc.fills, _rest_fill, "rest_fill")
+    out = []
+    for f in entries:
+        try:
+            side = side_of(f.side)
+        except ParseError as e:
+            rejected.append(e.reason)
+            continue
+        if f.size <= 0:
+            rejected.append("fill_qty")
+            continue
+        out.append(
+            FillEvent(
+                fill_id=f.fill_id,
+                exchange_order_id=f.order_id,
+                client_order_id=f.cliOrdId or f.cli_ord_id,
+                symbol=f.symbol.upper(),
+                side=side,
+                quantity=f.size,
+                price=f.price,
+                time_ms=iso_ms(f.fillTime),
+                liquidity=liquidity_of(f.fillType),
+                fee=f.fee_paid,
+                fee_currency=f.fee_currency,
+                remaining_order_quantity=None,
+            )
         )
-        for f in doc.fills
-        if f.size > 0
-    ]
+    return out, rejected
