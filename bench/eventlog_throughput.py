@@ -344,7 +344,7 @@ def bench_bus(mix_size: int, messages: int, rate: float, levels: list[int]) -> N
         kind, t_start = result.get(timeout=120)
         assert kind == "start"
         done = None
-        last_written = 0
+        last_written, last_change = 0, time.time()
         while True:
             h = health(port)["details"]
             written = sum(s["records_written"] for s in h["streams"].values())
@@ -356,11 +356,12 @@ def bench_bus(mix_size: int, messages: int, rate: float, levels: list[int]) -> N
                     done = result.get_nowait()[1]
                 except queue.Empty:
                     pass
-            if done is not None and written == last_written and time.time() - t_start > done["seconds"] + 10:
-                t_end = time.time()
-                print("  writer stopped making progress")
+            if written != last_written:
+                last_written, last_change = written, time.time()
+            elif time.time() - last_change > 5:
+                t_end = last_change
+                print(f"  writer made no progress for 5 s at {written:,} records: {h}")
                 break
-            last_written = written
             time.sleep(0.02)
         if done is None:
             done = result.get(timeout=60)[1]
