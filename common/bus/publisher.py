@@ -19,17 +19,40 @@ import contextlib
 import logging
 import time
 import uuid
+import weakref
+from collections.abc import Iterator
 
+import prometheus_client
 import zmq
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from common import topics
 from common.messages import Heartbeat, Message, encode
 
-from .sockets import DROPPED, SENT, bind, make_socket
+from .sockets import DROPPED, bind, make_socket
 
 log = logging.getLogger("kgw.bus.publisher")
 
 _SNDMORE_NOBLOCK = zmq.SNDMORE | zmq.NOBLOCK
+
+
+class _PublishedCollector(Collector):
+    """``kgw_bus_published_total{socket}``, read from each live Publisher's plain integer at
+    scrape time: a Prometheus counter incremented per message cost ~0.33 us of a ~7 us hot path."""
+
+    def __init__(self) -> None:
+        self.publishers: weakref.WeakSet[Publisher] = weakref.WeakSet()
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily("kgw_bus_published", "Messages published on the bus", labels=["socket"])
+        for pub in list(self.publishers):
+            family.add_metric([f"{pub.service}.pub"], pub.sent)
+        yield family
+
+
+_PUBLISHED = _PublishedCollector()
+prometheus_client.REGISTRY.register(_PUBLISHED)
 
 
 def new_session() -> str:
@@ -64,8 +87,8 @@ class Publisher:
         self._seq: dict[str, list[int | bytes]] = {}
         self._heartbeat_topic = topics.heartbeat(service)
         self._heartbeat_task: asyncio.Task[None] | None = None
-        self._sent = SENT.labels(f"{service}.pub")
         self._dropped = DROPPED.labels(f"{service}.pub", "hwm")
+        _PUBLISHED.publishers.add(self)
         self.sent = 0
         self.dropped = 0
 
@@ -125,7 +148,6 @@ class Publisher:
             self._dropped.inc()
             return False
         self.sent += 1
-        self._sent.inc()
         return True
 
     def _drain_subscriptions(self) -> None:

@@ -22,7 +22,7 @@ import asyncio
 import prometheus_client
 import zmq
 
-SENT = prometheus_client.Counter("kgw_bus_sent_total", "Messages sent on the bus", ["socket"])
+SENT = prometheus_client.Counter("kgw_bus_sent_total", "Replies sent by ROUTER sockets", ["socket"])
 RECEIVED = prometheus_client.Counter("kgw_bus_received_total", "Messages received from the bus", ["socket"])
 DROPPED = prometheus_client.Counter("kgw_bus_dropped_total", "Messages not delivered, by reason", ["socket", "reason"])
 REJECTED = prometheus_client.Counter(
