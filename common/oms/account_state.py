@@ -23,10 +23,10 @@ Downloads (every (re)connection)::
 Between the two, only what the closing snapshot cannot show is held back (new fills, orders
 that ended, positions that closed); :meth:`AccountState.end_download` returns it (type
 INCREMENTAL, or SNAPSHOT on the first download, when everything is news to nobody) followed by
-every open order, position and funds entry as SNAPSHOT. An order that was open before the
-download, or learnt of during it from a fill older than the download, and that nothing has
-shown open since the download began (not in the snapshot, not in REST openorders, no live
-event) was closed while we were not listening: it is published FILLED if its fills cover it,
+every open order, position and funds entry as SNAPSHOT. An order not finished, whose newest
+evidence is older than the download, and that nothing has shown open since the download began
+(not in the snapshot, not in REST openorders, no live event) was closed while we were not
+listening: it is published FILLED if its fills cover it,
 else CANCELLED with reason OTHER.
 """
 
@@ -105,7 +105,6 @@ class AccountState:
         self.downloading = False
         self.downloads = 0
         self._pending: list[Out] = []
-        self._candidates: set[str] = set()
         self._seen_open: set[str] = set()
         self._begin_ms = 0
 
@@ -128,8 +127,6 @@ class AccountState:
         o = self.orders.get(exchange_order_id)
         if o is None:
             o = self.orders[exchange_order_id] = OrderState(exchange_order_id)
-            if self.downloading:
-                self._candidates.add(exchange_order_id)
         return o
 
     def _order_out(self, o: OrderState, exchange_time_ms: int, *, force: UpdateType | None = None) -> list[Out]:
@@ -272,12 +269,8 @@ class AccountState:
         """A (re)connection at ``now_ms`` (epoch ms): hold messages back until
         :meth:`end_download`. A download cut short by another disconnection keeps what it
         held (those fills are remembered as seen, so they must still be published)."""
-        open_now = {o.exchange_order_id for o in self.open_orders()}
-        if self.downloading:
-            self._candidates |= open_now
-        else:
+        if not self.downloading:
             self._pending = []
-            self._candidates = open_now
             self._begin_ms = now_ms
         self.downloading = True
         self._seen_open = set()
@@ -287,9 +280,12 @@ class AccountState:
         full state as SNAPSHOT."""
         out = self._pending
         self._pending = []
-        for oid in sorted(self._candidates - self._seen_open):
-            o = self.orders.get(oid)
-            if o is None or o.is_final or o.newest_evidence_ms() >= self._begin_ms:
+        # every order not finished that nothing showed open: not only those open before the
+        # download, also one that looked filled until a fill of the download showed an edit had
+        # made it larger, and one learnt of from its fills alone
+        for oid in sorted(set(self.orders) - self._seen_open):
+            o = self.orders[oid]
+            if o.is_final or o.newest_evidence_ms() >= self._begin_ms:
                 # a fill that arrived during the download, for an order whose placement event
                 # is still on its way (another feed): not closed, its events will follow
                 continue
@@ -306,7 +302,6 @@ class AccountState:
             out.append(("funds", msgspec.structs.replace(f, update_type=snapshot)))
         self.downloading = False
         self.downloads += 1
-        self._candidates = set()
         self._seen_open = set()
         return out
 

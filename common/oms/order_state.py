@@ -11,9 +11,10 @@ Every input is kept as evidence rather than applied as a transition, and the pub
   (Kraken: a fast fill may never appear on ``open_orders``);
 - a **close** (cancel, reject, expiry) is final and sticky.
 
-Derived: traded = max(sum of fills, filled of the latest view); total = the latest view's total,
-else the largest total the fills imply; the order is FILLED once traded reaches a known total,
-whatever else was said; else the close's status if closed; else PARTIALLY_FILLED or WORKING.
+Derived: traded = max(sum of fills, filled of the latest view); total = from the newest
+evidence, the latest view's total or what its newest fill implies (fills up to it + what it
+said remained); the order is FILLED once traded reaches a known total, whatever else was said;
+else the close's status if closed; else PARTIALLY_FILLED or WORKING.
 """
 
 from __future__ import annotations
@@ -165,20 +166,32 @@ class OrderState:
     def traded(self) -> float:
         return max(self.fill_quantity, self.view_filled)
 
-    def _fill_total(self) -> float | None:
-        """The order's total quantity as the fills imply it: the fills seen plus the smallest
-        remainder any of them reported (exact once every fill is seen, never too large)."""
-        remainders = [f.remaining_after for f in self.fills.values() if f.remaining_after is not None]
-        return self.fill_quantity + min(remainders) if remainders else None
+    def _fill_total(self) -> tuple[float | None, int]:
+        """The order's total quantity as its newest fill that says what remained implies it,
+        and that fill's time: the fills up to then plus that remainder (exact once those fills
+        are all seen; a missing one only makes it smaller, never turns an open order into a
+        filled one). ``(None, -1)`` if no fill says."""
+        told = [f for f in self.fills.values() if f.remaining_after is not None]
+        if not told:
+            return None, -1
+        newest = max(f.time_ms for f in told)
+        # several fills in one millisecond: the smallest remainder is the last of them
+        remaining = min(f.remaining_after for f in told if f.time_ms == newest and f.remaining_after is not None)
+        upto = sum(f.quantity for f in self.fills.values() if f.time_ms <= newest)
+        return upto + remaining, newest
 
     @property
     def total(self) -> float | None:
-        """Total quantity (None while unknown)."""
-        if self.view_time >= 0 and self.view_remaining is not None:
-            return max(self.view_filled + self.view_remaining, self.traded)
-        fill_total = self._fill_total()
+        """Total quantity (None while unknown), from the newest evidence: the latest view, or
+        a fill newer than it (an edit the view did not show may have changed the total)."""
+        traded = self.traded
+        fill_total, fill_time = self._fill_total()
+        if self.view_time >= 0 and self.view_remaining is not None and self.view_time >= fill_time:
+            return max(self.view_filled + self.view_remaining, traded)
         if fill_total is not None:
-            return max(fill_total, self.traded)
+            return max(fill_total, traded)
+        if self.view_time >= 0 and self.view_remaining is not None:
+            return max(self.view_filled + self.view_remaining, traded)
         return None
 
     @property

@@ -271,12 +271,12 @@ def histories(draw: st.DrawFn) -> tuple[list[Any], dict[str, Any]]:
     if not fast:
         events.append(view(t, total, 0.0, reason="new_placed_order_by_user"))
     for i in range(draw(st.integers(0, 4))):
+        if filled >= total:
+            break  # a filled order is gone: no more edits or fills
         if not fast and draw(st.booleans()):
             total = float(draw(st.integers(int(filled) + 1, int(filled) + 12)))
             t += 1
             events.append(view(t, total - filled, filled, reason="edited_by_user"))
-        if filled >= total:
-            break
         q = float(draw(st.integers(1, int(total - filled))))
         price = float(draw(st.sampled_from([99, 100, 101])))
         t += 1
@@ -364,3 +364,39 @@ def test_any_split_between_live_and_reconnect_converges(
         if truth["status"] in (OrderStatus.FILLED, OrderStatus.CANCELLED):
             assert last.status is truth["status"]
         # an order whose events say it is open stays open: it is in the snapshot
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), history=histories())
+def test_events_lost_in_a_disconnection_are_recovered_by_the_download(
+    data: st.DataObject, history: tuple[list[Any], dict[str, Any]]
+) -> None:
+    """The connection drops after some events; the rest are lost on the wire. The reconnection
+    brings what Kraken shows then: the order in the open-orders snapshot if it is still open,
+    and every fill (snapshot and REST). The final state is the truth."""
+    events, truth = history
+    shuffled = data.draw(st.permutations(events))
+    cut = data.draw(st.integers(0, len(shuffled)))
+    s = live_state()
+    out: list[Out] = []
+    for e in shuffled[:cut]:
+        out.extend(feed(s, e))
+    s.begin_download(10_000)
+    still_open = truth["status"] in (OrderStatus.WORKING, OrderStatus.PARTIALLY_FILLED)
+    last_time = max(e.update_time_ms if isinstance(e, OrderView) else getattr(e, "time_ms", 0) for e in events)
+    if still_open:
+        out.extend(s.on_orders([view(last_time, truth["quantity"] - truth["traded"], truth["traded"])]))
+    else:
+        out.extend(s.on_orders([]))
+    fills = [e for e in events if isinstance(e, FillEvent)]
+    out.extend(s.on_fills(data.draw(st.permutations(fills))))
+    out.extend(s.end_download())
+    assert len(trades(out)) == truth["fills"]
+    updates = orders(out)
+    if not updates:  # never seen live, no fill, gone: nothing to say about it
+        assert truth["fills"] == 0 and not still_open
+        return
+    last = updates[-1]
+    assert last.status is truth["status"], (shuffled[:cut], updates)
+    assert abs(last.traded_quantity - truth["traded"]) < 1e-9
+    assert abs(last.remaining_quantity - truth["remaining"]) < 1e-9
