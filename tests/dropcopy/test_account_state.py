@@ -339,13 +339,9 @@ def test_any_arrival_order_converges(data: st.DataObject, history: tuple[list[An
     assert last.order_id == 42
 
 
-@settings(max_examples=200, deadline=None)
-@given(data=st.data(), history=histories())
-def test_any_split_between_live_and_reconnect_converges(
-    data: st.DataObject, history: tuple[list[Any], dict[str, Any]]
-) -> None:
-    """Some events arrive live, the connection drops, the rest arrive during the download."""
-    events, truth = history
+def live_then_download(data: st.DataObject, events: list[Any]) -> tuple[AccountState, list[Out], list[Any]]:
+    """Events in some order, a prefix of them live, then a reconnection's download begins;
+    returns the state, what was published, and the events not delivered yet."""
     shuffled = data.draw(st.permutations(events))
     cut = data.draw(st.integers(0, len(shuffled)))
     s = live_state()
@@ -353,7 +349,18 @@ def test_any_split_between_live_and_reconnect_converges(
     for e in shuffled[:cut]:
         out.extend(feed(s, e))
     s.begin_download(10_000)
-    for e in shuffled[cut:]:
+    return s, out, list(shuffled[cut:])
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), history=histories())
+def test_any_split_between_live_and_reconnect_converges(
+    data: st.DataObject, history: tuple[list[Any], dict[str, Any]]
+) -> None:
+    """Some events arrive live, the connection drops, the rest arrive during the download."""
+    events, truth = history
+    s, out, rest = live_then_download(data, events)
+    for e in rest:
         out.extend(feed(s, e))
     out.extend(s.end_download())
     assert len(trades(out)) == truth["fills"]
@@ -375,13 +382,7 @@ def test_events_lost_in_a_disconnection_are_recovered_by_the_download(
     brings what Kraken shows then: the order in the open-orders snapshot if it is still open,
     and every fill (snapshot and REST). The final state is the truth."""
     events, truth = history
-    shuffled = data.draw(st.permutations(events))
-    cut = data.draw(st.integers(0, len(shuffled)))
-    s = live_state()
-    out: list[Out] = []
-    for e in shuffled[:cut]:
-        out.extend(feed(s, e))
-    s.begin_download(10_000)
+    s, out, _lost = live_then_download(data, events)
     still_open = truth["status"] in (OrderStatus.WORKING, OrderStatus.PARTIALLY_FILLED)
     last_time = max(e.update_time_ms if isinstance(e, OrderView) else getattr(e, "time_ms", 0) for e in events)
     if still_open:
@@ -397,6 +398,6 @@ def test_events_lost_in_a_disconnection_are_recovered_by_the_download(
         assert truth["fills"] == 0 and not still_open
         return
     last = updates[-1]
-    assert last.status is truth["status"], (shuffled[:cut], updates)
+    assert last.status is truth["status"], updates
     assert abs(last.traded_quantity - truth["traded"]) < 1e-9
     assert abs(last.remaining_quantity - truth["remaining"]) < 1e-9
