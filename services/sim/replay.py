@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -18,6 +19,7 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from common.kraken import recording
+from services.sim.ws import public_feeds
 from services.sim.ws.frames import text_frame
 
 log = logging.getLogger("kgw.sim.replay")
@@ -113,8 +115,19 @@ async def _stream(rec: Recording, subs: set[tuple[str, str]], transport: asyncio
         transport.write(b"".join(batch))
 
 
-async def handle(rec: Recording, speed: float, request: web.Request) -> web.WebSocketResponse:
-    """aiohttp handler of ``/ws/v1`` in replay mode."""
+async def _heartbeats(ws: web.WebSocketResponse, interval: float) -> None:
+    """``{"feed":"heartbeat","time":...}`` every ``interval`` seconds, as in live mode."""
+    while not ws.closed:
+        await ws.send_str(orjson.dumps(public_feeds.heartbeat(time.time_ns() // 1_000_000)).decode())
+        await asyncio.sleep(interval)
+
+
+async def handle(
+    rec: Recording, speed: float, request: web.Request, heartbeat_interval: float = 5.0
+) -> web.WebSocketResponse:
+    """aiohttp handler of ``/ws/v1`` in replay mode. The recorded data frames are replayed;
+    control messages (acks, errors, pong, the heartbeat feed every ``heartbeat_interval``
+    seconds) are generated as live mode does."""
     ws = web.WebSocketResponse(autoping=True, compress=False)
     await ws.prepare(request)
     # uvloop's transports are not asyncio.Transport subclasses, but have its interface
@@ -123,6 +136,7 @@ async def handle(rec: Recording, speed: float, request: web.Request) -> web.WebS
     await ws.send_str('{"event":"info","version":1}')
     subs: set[tuple[str, str]] = set()
     streamer: asyncio.Task[None] | None = None
+    beats: asyncio.Task[None] | None = None
     try:
         async for m in ws:
             if m.type != WSMsgType.TEXT:
@@ -139,6 +153,11 @@ async def handle(rec: Recording, speed: float, request: web.Request) -> web.WebS
                 await ws.send_str('{"event":"pong"}')
                 continue
             feed, ids = msg.get("feed"), msg.get("product_ids")
+            if msg.get("event") == "subscribe" and feed == "heartbeat":
+                await ws.send_str('{"event":"subscribed","feed":"heartbeat"}')
+                if beats is None:
+                    beats = asyncio.create_task(_heartbeats(ws, heartbeat_interval))
+                continue
             if msg.get("event") != "subscribe" or feed not in FEED_FAMILY.values() or not (
                     isinstance(ids, list)):
                 await ws.send_str('{"event":"error","message":"Invalid feed"}')
@@ -154,6 +173,7 @@ async def handle(rec: Recording, speed: float, request: web.Request) -> web.WebS
             if streamer is None and subs:
                 streamer = asyncio.create_task(_stream(rec, subs, transport, speed))
     finally:
-        if streamer is not None:
-            streamer.cancel()
+        for task in (streamer, beats):
+            if task is not None:
+                task.cancel()
     return ws

@@ -64,7 +64,7 @@ def build_app(sim: Sim, market: SyntheticMarket | None,
         speed = sim.settings.replay_speed
 
         async def ws_replay(request: web.Request) -> web.StreamResponse:
-            return await replay.handle(recorded, speed, request)
+            return await replay.handle(recorded, speed, request, sim.settings.heartbeat_interval)
 
         app.router.add_get("/ws/v1", ws_replay)
     else:

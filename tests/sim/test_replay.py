@@ -45,3 +45,17 @@ async def test_replay_as_fast_as_possible(tmp_path: Path) -> None:
                 await ws.send_str('{"event":"subscribe","feed":"book","product_ids":["NOPE"]}')
                 err, _ = await recv_until(ws, lambda m: m.get("event") == "error")
                 assert err["message"] == "Invalid product id"
+
+
+async def test_replay_acks_the_heartbeat_feed_and_sends_heartbeats_as_live(tmp_path: Path) -> None:
+    port, mport = free_port(), free_port()
+    cfg = write_config(tmp_path, f"[sim]\nport = {port}\nmetrics_port = {mport}\nheartbeat_interval = 0.2\n")
+    with KgwProcess("sim", "--config", str(cfg), "--replay", str(SESSION), "--replay-speed", "0",
+                    health_url=f"http://127.0.0.1:{mport}/health"):
+        async with aiohttp.ClientSession() as http, http.ws_connect(f"ws://127.0.0.1:{port}/ws/v1") as ws:
+            assert await recv_json(ws) == {"event": "info", "version": 1}
+            await ws.send_str('{"event":"subscribe","feed":"heartbeat"}')
+            assert await recv_json(ws) == {"event": "subscribed", "feed": "heartbeat"}
+            beats = [await recv_json(ws) for _ in range(3)]
+            assert all(b["feed"] == "heartbeat" and isinstance(b["time"], int) for b in beats)
+            assert beats[0]["time"] <= beats[1]["time"] <= beats[2]["time"]
