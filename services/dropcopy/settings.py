@@ -30,7 +30,9 @@ class DropcopySettings(ServiceSettings, kw_only=True, forbid_unknown_fields=True
         it an IOC that fills partly stays PARTIALLY_FILLED until the next reconciliation.
     stream: WebSocket tunables (pings, silence timeout, reconnect backoff), see
         :class:`common.kraken.stream.StreamSettings`. The connection also subscribes Kraken's
-        ``heartbeat`` feed so that a quiet account is not mistaken for a dead connection.
+        ``heartbeat`` feed so that a quiet account is not mistaken for a dead connection; as
+        Kraken does not document that feed's period, the silence timeout defaults to 65 s here
+        (protocol pings every ``ping_interval`` seconds already catch a dead TCP connection).
     login_timeout: seconds from connecting until the challenge is answered and every private
         feed acknowledged; longer restarts the connection (with a fresh challenge).
     download_timeout: seconds from login until every snapshot (open orders, fills, positions,
@@ -55,7 +57,7 @@ class DropcopySettings(ServiceSettings, kw_only=True, forbid_unknown_fields=True
 
     accounts: list[str] = msgspec.field(default_factory=lambda: ["main"])
     verbose: bool = True
-    stream: StreamSettings = msgspec.field(default_factory=StreamSettings)
+    stream: StreamSettings = msgspec.field(default_factory=lambda: StreamSettings(silence_timeout=65.0))
     login_timeout: float = 10.0
     download_timeout: float = 15.0
     reconcile: bool = True
