@@ -114,8 +114,10 @@ def report(cfg: config.Config, seen: dict[str, Seen]) -> tuple[str, bool]:
         streams = (
             "" if s is None else " ".join(f"{k}:{v.connection_status.value}" for k, v in sorted(s.streams.items()))
         )
-        if h is not None and not h.get("ready") and h.get("details"):
-            streams = (streams + " " + orjson.dumps(h["details"]).decode()).strip()
+        details = h.get("details") if h is not None else None
+        if isinstance(details, dict) and details and (not streams or not h.get("ready")):  # type: ignore[union-attr]
+            shown = {k: v for k, v in details.items() if isinstance(v, str | int | float | bool)}
+            streams = (streams + " " + " ".join(f"{k}={v}" for k, v in shown.items())).strip()
         lines.append(f"{name:<10} {state:<10} {beat:<12} {lag:<10} {streams}")
     return "\n".join(lines), all_ready
 
