@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from common.eventlog.reader import resolve
 from common.eventlog.records import Kind, encode_event
 from common.eventlog.scanner import TailState
@@ -97,3 +99,32 @@ def test_kill_9_under_load_then_restart(tmp_path: Path) -> None:
     result_verify = kgw_log("verify", str(logdir))
     assert result_verify.returncode == 0, result_verify.stdout + result_verify.stderr
     assert "1 crash recoveries" in result_verify.stdout
+
+
+@pytest.mark.slow
+def test_soak_repeated_kill_9_and_restart(tmp_path: Path) -> None:
+    """Five kill -9 / restart cycles under steady load (run with ``pytest -m slow``): every
+    crash is recovered, every outage recorded, and the whole log verifies."""
+    ports = Ports()
+    logdir = tmp_path / "log"
+    cfg = eventlog_config(tmp_path, ports, logdir, flush_ms=5, fsync_ms=20, segment_max_mb=2)
+    out = tmp_path / "feed.json"
+    proc = eventlog_process(cfg, ports).start()
+    pub = start_publisher("feed", ports.feed, out, count=400_000, rate=20_000, wait_subs=1, linger=0.5)
+    try:
+        for cycle in range(5):
+            time.sleep(1.5)
+            proc.kill()
+            assert proc.proc is not None
+            proc.proc.wait(5)
+            time.sleep(0.3 + 0.1 * cycle)
+            proc = eventlog_process(cfg, ports).start()
+        time.sleep(1.0)
+        assert proc.stop() == 0, proc.output()
+    finally:
+        proc.stop()
+        pub.kill()
+        pub.wait(10)
+    result = kgw_log("verify", str(logdir))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "5 crash recoveries" in result.stdout
