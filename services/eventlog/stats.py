@@ -25,15 +25,16 @@ class LogStats:
     missing: int = 0
     first_ns: int = 0
     last_ns: int = 0
+    """Receive times of the first and last message (rates are over this span)."""
 
     def add(self, stream: str, rec: Record) -> None:
         self.by_kind[rec.kind_name] += 1
         self.by_stream[stream] += 1
-        t = rec.time_ns
-        if not self.first_ns or t < self.first_ns:
-            self.first_ns = t
-        self.last_ns = max(self.last_ns, t)
         if rec.kind == Kind.MESSAGE:
+            t = rec.time_ns
+            if not self.first_ns or t < self.first_ns:
+                self.first_ns = t
+            self.last_ns = max(self.last_ns, t)
             self.messages += 1
             self.payload_bytes += len(rec.payload)
             self.by_type[payload_type(rec.payload)] += 1
