@@ -74,7 +74,9 @@ def test_order_create_then_cancel_from_another_invocation(stack: StackConfig) ->
     assert messages(r.stdout)[-1]["status"] == "ACCEPTED"
     r = kgw(stack, "order", "--json", "cancel", "424242")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert messages(r.stdout)[-1]["status"] == "ACCEPTED"
+    # the exchange's answer and the drop-copy update race: either one settles the command
+    last = messages(r.stdout)[-1]
+    assert (last["type"], last["status"]) in {("OrderAck", "ACCEPTED"), ("OrderUpdate", "CANCELLED")}, last
 
 
 def test_order_rejection_exits_nonzero_with_the_reason(stack: StackConfig) -> None:
