@@ -121,6 +121,7 @@ class EventLogService:
             ctx.details.update(self.details())
             if self.writer.stats.error:
                 ctx.set_ready(False, error=self.writer.stats.error)
+                raise OSError(f"event log cannot write: {self.writer.stats.error}")
             await asyncio.sleep(TICK_S)
 
     async def run(self, ctx: ServiceContext) -> None:

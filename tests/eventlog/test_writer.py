@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from common.bus import BusEvent, EventKind, Header, Received
 from common.eventlog.diskwriter import DurabilityPolicy
 from common.eventlog.planner import RotationPolicy
@@ -181,3 +183,19 @@ def test_a_damaged_compressed_segment_reads_up_to_the_damage(tmp_path: Path) -> 
     got = list(damaged.records())
     assert damaged.tail is not None and damaged.tail.state == TailState.TORN
     assert 0 < len(got) < len(whole) and got == whole[: len(got)]
+
+
+def test_a_failing_disk_is_reported_not_ignored(tmp_path: Path) -> None:
+    w = writer(tmp_path, "w1", max_bytes=2000)
+    w.put(w.ingest(traffic(1, 5)))
+    time.sleep(0.1)
+    (tmp_path / "public").rename(tmp_path / "moved")
+    (tmp_path / "public").write_text("not a directory")  # the next segment cannot be created
+    w.put(w.ingest(traffic(6, 60)))
+    deadline = time.monotonic() + 5
+    while not w.stats.error and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert "public" in w.stats.error
+    with pytest.raises(OSError, match="disk writer failed"):
+        w.put(w.ingest(traffic(61, 62)))
+    w.stop()
