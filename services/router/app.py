@@ -601,16 +601,26 @@ class Router:
             if failing:
                 log.info("drop-copy download answered again")
             failing = False
-            open_ids = self._apply_download(got)
-            ok = True
-            for account in self.sessions:
-                owed = self.ledger.owed(account, open_ids.get(account, set()))
-                if owed:
-                    ok = await self._ask_kraken(account, owed) and ok
+            try:
+                ok = await self._reconcile(got)
+            except Exception:  # a bug here must not end resynchronization for good
+                log.exception("resynchronization failed")
+                ok = False
             metrics.RESYNCS.labels("done" if ok else "rest_failed").inc()
             if not ok:
                 await asyncio.sleep(REST_RETRY_PAUSE)
                 self._resync_wanted.set()
+
+    async def _reconcile(self, entries: list[SnapshotEntry]) -> bool:
+        """Forward what a download shows, then ask Kraken about the orders owed a final update
+        that it does not show open; False if Kraken could not be asked."""
+        open_ids = self._apply_download(entries)
+        ok = True
+        for account in self.sessions:
+            owed = self.ledger.owed(account, open_ids.get(account, set()))
+            if owed:
+                ok = await self._ask_kraken(account, owed) and ok
+        return ok
 
     def _apply_download(self, entries: list[SnapshotEntry]) -> dict[str, set[str]]:
         """Forward what the download shows that the owners have not seen (fills first, then
@@ -644,7 +654,9 @@ class Router:
             budget.reserve(cost("fills"), time.monotonic())
             reply = await rest.get("fills")
             try:
-                fills = kraken_fills.parse_rest(orjson.dumps(reply.raise_for_error()))
+                fills, rejected = kraken_fills.parse_rest(orjson.dumps(reply.raise_for_error()))
+                if rejected:
+                    log.warning("unusable fill entries skipped", extra={"fields": {"reasons": rejected[:10]}})
             except (RestError, ParseError) as e:
                 log.warning("fills failed", extra={"fields": {"account": account, "error": str(e)}})
                 return False
