@@ -80,14 +80,7 @@ class Clients:
             return fill.trade_id
 
 
-DROPCOPY_GAP = pytest.mark.xfail(
-    strict=True,
-    reason="router forwards nothing published while its drop-copy subscription was reconnecting "
-    "(no resync from the download service on RESTART/GAP yet)",
-)
-
-
-@pytest.mark.parametrize("service", ["feed", "router", pytest.param("dropcopy", marks=DROPCOPY_GAP), "eventlog", "sim"])
+@pytest.mark.parametrize("service", ["feed", "router", "dropcopy", "eventlog", "sim"])
 def test_clients_survive_kill_and_restart_of(service: str, tmp_path: Path) -> None:
     stack = Stack(stack_config(tmp_path))
     try:
