@@ -46,17 +46,17 @@ def busy_market(cfg: StackConfig) -> StackConfig:
     return cfg
 
 
-def overlap_equal(log: list[tuple[bytes, bytes]], seen: list[tuple[bytes, bytes]]) -> int:
-    """Both lists cut from one stream at possibly different starts and ends (each subscriber
-    joins and leaves on its own): from the first message both have, they must be equal until
-    one of them ends. Returns how many messages the comparison covered."""
+def overlap(log: list[tuple[bytes, bytes]], seen: list[tuple[bytes, bytes]]) -> tuple[int, int, int]:
+    """Both lists are cut from one stream, each subscriber joining and leaving on its own: from
+    the first message both have, they must be equal until one of them ends. Returns where the
+    common run starts in each list and its length."""
     first = {m: i for i, m in enumerate(log)}
     j = next((j for j, m in enumerate(seen) if m in first), None)
     assert j is not None, "no message in common"
     i = first[seen[j]]
     n = min(len(log) - i, len(seen) - j)
     assert log[i : i + n] == seen[j : j + n]
-    return n
+    return i, j, n
 
 
 def test_real_stack_log_holds_what_an_independent_subscriber_saw(tmp_path: Path) -> None:
@@ -83,11 +83,18 @@ def test_real_stack_log_holds_what_an_independent_subscriber_saw(tmp_path: Path)
     in_log = messages_by_publisher(log)
     seen = split_streams(recorder.seen)
     assert {"feed", "router", "dropcopy"} <= {name for name, _ in seen}
+    gaps = {(g["topic"], g["session"]) for g in events(log, Kind.GAP) if g["cause"] == "writer_start"}
     for key, msgs in seen.items():
-        covered = overlap_equal(in_log[key], msgs)
-        assert covered >= len(msgs) - 5, (key, covered, len(msgs))  # at most the joining/leaving edges
+        i, j, n = overlap(in_log[key], msgs)
+        assert len(msgs) - (j + n) <= 5 and len(in_log[key]) - (i + n) <= 5, key  # leaving: a few in flight
+        if j:  # the writer's connection came up after the recorder's: it says what it missed
+            assert i == 0, key
+            later = {t for t, _ in in_log[key]}
+            for topic, payload in msgs[:j]:
+                if topic in later:
+                    assert (topic.decode(), json.loads(payload)["session"]) in gaps, topic
     public_types = {json.loads(p)["type"] for _, p in in_log[("feed", "public")]}
-    assert len(in_log[("feed", "public")]) > BOOK_RATE * 2  # seconds of a busy market
+    assert len(in_log[("feed", "public")]) > 1000  # a busy market (how busy depends on the machine)
     assert {"MarketByPrice", "TopOfBook", "Heartbeat"} <= public_types, public_types
 
     # the orders' whole story is in the private stream, and only there
