@@ -230,3 +230,52 @@ def test_invalid_transition_is_refused() -> None:
     stream = make_stream(owner, "ws://127.0.0.1:1/ws/v1")
     with pytest.raises(ValueError):
         stream.set_state(S.READY)
+
+
+class BurstServer(LoopbackServer):
+    """Sends ``count`` numbered frames back to back on connect, then stays open."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.count = count
+
+    async def handler(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        for n in range(self.count):
+            await ws.send_str(f'{{"n":{n}}}')
+        async for _ in ws:
+            pass
+        return ws
+
+
+async def test_on_frames_gets_every_queued_frame_in_order_in_bounded_batches() -> None:
+    server = BurstServer(3000)
+    await server.start()
+    batches: list[tuple[list[bytes], int]] = []
+    got = asyncio.Event()
+
+    async def connected(stream: Stream) -> None:
+        stream.set_state(S.READY)
+
+    def on_frames(batch: list[bytes], t: int) -> None:
+        batches.append((batch, t))
+        if sum(len(b) for b, _ in batches) >= server.count:
+            got.set()
+
+    def never(data: bytes, t: int) -> None:
+        raise AssertionError("on_frame is not used when on_frames is given")
+
+    stream = Stream("burst", server.url, on_connected=connected, on_frame=never, on_frames=on_frames, max_batch=64)
+    task = asyncio.create_task(stream.run())
+    try:
+        await asyncio.wait_for(got.wait(), 10)
+        frames = [f for b, _ in batches for f in b]
+        assert frames == [f'{{"n":{n}}}'.encode() for n in range(server.count)]
+        assert max(len(b) for b, _ in batches) == 64, "queued frames were not taken in one wake-up"
+        assert all(t > 0 for _, t in batches) and stream.frames == server.count
+        assert stream.bytes == sum(len(f) for f in frames)
+    finally:
+        await stream.stop()
+        await asyncio.wait_for(task, 5)
+        await server.close()
