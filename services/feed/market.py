@@ -126,6 +126,27 @@ class SymbolState:
         return self.last_trade_ns
 
 
+class _Pending:
+    """What one batch of deltas changed in one symbol's book, not yet published.
+
+    bids / asks: price -> new absolute quantity (0 = delete) in order of first change.
+    new_bids / new_asks: levels the book did not hold when the batch first touched them (a
+    delete of one of those leaves it out: the subscriber never saw it).
+    best_changed: a delta changed the best bid or ask. applied: at least one delta applied.
+    """
+
+    __slots__ = ("applied", "asks", "best_changed", "bids", "new_asks", "new_bids", "st")
+
+    def __init__(self, st: SymbolState) -> None:
+        self.st = st
+        self.bids: dict[float, float] = {}
+        self.asks: dict[float, float] = {}
+        self.new_bids: set[float] = set()
+        self.new_asks: set[float] = set()
+        self.best_changed = False
+        self.applied = False
+
+
 class MarketState:
     """Books and state of every carried symbol; see the module docstring.
 
@@ -243,49 +264,119 @@ class MarketState:
         self._publish_tob(st, receive_time)
 
     def on_book_delta(self, m: BookDelta, receive_time: int) -> None:
-        """Apply one level (the hot path). Real (2021)::
+        """Apply one level: a batch of one (see :meth:`on_book_deltas`). Real (2021)::
 
             {"feed":"book","product_id":"PI_XBTUSD","side":"sell","seq":326094134,
              "price":34981,"qty":0,"timestamp":1612269953629}
         """
-        st = self.symbols.get(m.product_id) or self._lookup(m.product_id)
-        if st is None:
+        self.on_book_deltas((m,), receive_time)
+
+    def on_book_deltas(self, deltas: Iterable[BookDelta], receive_time: int) -> None:
+        """Apply consecutive deltas (one wake-up's worth, any symbols; the hot path).
+
+        Every delta is checked (seq, delete of an absent level, crossed) before it is applied,
+        exactly as one at a time. What goes out is coalesced per symbol: one INCREMENTAL with
+        every level the batch changed (absolute quantity, the last change of a level wins; a
+        level both added and deleted within the batch is left out), ``exchange_seq`` and
+        ``exchange_time`` of the last delta applied; then one TopOfBook if the best bid or ask
+        now differs from the last one published. A symbol that fails a check publishes what
+        it applied before the failure, then STALE, and drops the rest of its deltas.
+        """
+        symbols = self.symbols
+        live = BookStatus.LIVE
+        check_crossed = not self.allow_crossed
+        strict = self.strict_deletes
+        pending: dict[SymbolState, _Pending] = {}
+        applied = 0
+        for m in deltas:
+            product = m.product_id
+            st = symbols.get(product) or self._lookup(product)
+            if st is None:
+                continue
+            st.last_book_ns = receive_time
+            if st.book_status is not live:
+                self.problems["stale_drop"] += 1
+                continue
+            book = st.book
+            seq = m.seq
+            if seq != book.seq + 1:
+                self._fail(st, pending, "gap", receive_time, f"expected seq {book.seq + 1}, got {seq}")
+                continue
+            p = pending.get(st)
+            if p is None:
+                p = pending[st] = _Pending(st)
+            price, qty = m.price, m.qty
+            if m.side == "buy":
+                side, levels, new = book.bids, p.bids, p.new_bids
+            else:
+                side, levels, new = book.asks, p.asks, p.new_asks
+            if price not in levels and price not in side.levels:
+                new.add(price)
+            changed = side.set(price, qty)
+            if changed < 0 and strict:
+                self._fail(st, pending, "unknown_level", receive_time, f"delete of absent level {price}")
+                continue
+            book.seq = seq
+            book.time_ms = m.timestamp
+            if changed > 0:
+                if check_crossed and book.crossed():
+                    self._fail(st, pending, "crossed", receive_time, f"bid {book.bids.best} >= ask {book.asks.best}")
+                    continue
+                p.best_changed = True
+            if qty > 0:
+                levels[price] = qty
+            elif price in new:
+                # added and deleted within this batch (or, lenient, a delete of nothing)
+                levels.pop(price, None)
+                new.discard(price)
+            else:
+                levels[price] = qty
+            p.applied = True
+            applied += 1
+        self.deltas += applied
+        for p in pending.values():
+            self._flush(p, receive_time)
+
+    def _fail(
+        self, st: SymbolState, pending: dict[SymbolState, _Pending], reason: str, receive_time: int, detail: str
+    ) -> None:
+        """A check failed for ``st``: publish what it applied so far, then distrust it."""
+        p = pending.pop(st, None)
+        if p is not None:
+            self._flush(p, receive_time)
+        self._distrust(st, reason, receive_time, detail)
+
+    def _flush(self, p: _Pending, receive_time: int) -> None:
+        """Publish one symbol's coalesced INCREMENTAL (if it applied anything) and TopOfBook."""
+        if not p.applied:
             return
-        st.last_book_ns = receive_time
-        if st.book_status is not BookStatus.LIVE:
-            self.problems["stale_drop"] += 1
-            return
+        st = p.st
         book = st.book
-        if m.seq != book.seq + 1:
-            self._distrust(st, "gap", receive_time, f"expected seq {book.seq + 1}, got {m.seq}")
-            return
-        is_bid = m.side == "buy"
-        changed = (book.bids if is_bid else book.asks).set(m.price, m.qty)
-        if changed < 0 and self.strict_deletes:
-            self._distrust(st, "unknown_level", receive_time, f"delete of absent level {m.price}")
-            return
-        book.seq = m.seq
-        book.time_ms = m.timestamp
-        if changed > 0 and not self.allow_crossed and book.crossed():
-            self._distrust(st, "crossed", receive_time, f"bid {book.bids.best} >= ask {book.asks.best}")
-            return
-        self.deltas += 1
-        level = [(m.price, m.qty)]
         self.emit(
             st.topic_mbp,
             MarketByPrice(
                 exchange=self.exchange,
                 symbol=st.symbol,
                 update_type=UpdateType.INCREMENTAL,
-                bids=level if is_bid else _NO_LEVELS,
-                asks=_NO_LEVELS if is_bid else level,
-                exchange_seq=m.seq,
-                exchange_time=m.timestamp * MS,
+                bids=list(p.bids.items()) if p.bids else _NO_LEVELS,
+                asks=list(p.asks.items()) if p.asks else _NO_LEVELS,
+                exchange_seq=book.seq,
+                exchange_time=book.time_ms * MS,
                 receive_time=receive_time,
             ),
         )
-        if changed > 0:
-            self._publish_tob(st, receive_time)
+        if p.best_changed:
+            tob = st.tob
+            bid, bid_qty = book.bids.top()
+            ask, ask_qty = book.asks.top()
+            if (
+                tob is None
+                or tob.bid_price != bid
+                or tob.ask_price != ask
+                or tob.bid_quantity != bid_qty
+                or tob.ask_quantity != ask_qty
+            ):
+                self._publish_tob(st, receive_time)
 
     def _publish_tob(self, st: SymbolState, receive_time: int) -> None:
         book = st.book

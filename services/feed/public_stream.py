@@ -77,6 +77,7 @@ class PublicStream:
             url,
             on_connected=self._connected,
             on_frame=self._frame,
+            on_frames=self._frames,
             on_disconnected=self._disconnected,
             on_state=self._state,
             settings=stream_settings or settings.stream,
@@ -93,7 +94,6 @@ class PublicStream:
         self.deferred: dict[tuple[str, str], str] = {}
         self.downloading_since = 0
         self._handlers: dict[type, Callable[[Any, int], None]] = {
-            BookDelta: market.on_book_delta,
             BookSnapshot: self._on_snapshot,
             Ticker: market.on_ticker,
             TickerLite: market.on_ticker_lite,
@@ -153,15 +153,45 @@ class PublicStream:
         self._on_status(self, new, text)
 
     def _frame(self, data: bytes, receive_time: int) -> None:
+        self._frames([data], receive_time)
+
+    def _frames(self, batch: list[bytes], receive_time: int) -> None:
+        """One wake-up's frames, in order: each run of consecutive book deltas goes to the
+        market as one batch (coalesced per symbol there), anything else one at a time. A
+        failing handler costs its own frame (or run) only."""
+        run: list[BookDelta] = []
+        for data in batch:
+            try:
+                msg = frames.decode(data)
+            except frames.FrameError as e:
+                self.stream.parse_error(e.reason)
+                log.warning(
+                    "unusable frame",
+                    extra={"fields": {"stream": self.name, "reason": e.reason, "detail": e.detail[:200]}},
+                )
+                continue
+            if type(msg) is BookDelta:
+                run.append(msg)
+                continue
+            if run:
+                self._deltas(run, receive_time)
+                run = []
+            try:
+                self._handlers[type(msg)](msg, receive_time)
+            except Exception:
+                self._handler_failed()
+        if run:
+            self._deltas(run, receive_time)
+
+    def _deltas(self, run: list[BookDelta], receive_time: int) -> None:
         try:
-            msg = frames.decode(data)
-        except frames.FrameError as e:
-            self.stream.parse_error(e.reason)
-            log.warning(
-                "unusable frame", extra={"fields": {"stream": self.name, "reason": e.reason, "detail": e.detail[:200]}}
-            )
-            return
-        self._handlers[type(msg)](msg, receive_time)
+            self.market.on_book_deltas(run, receive_time)
+        except Exception:
+            self._handler_failed()
+
+    def _handler_failed(self) -> None:
+        self.stream.parse_error("handler")
+        log.exception("frame handler failed", extra={"fields": {"stream": self.name}})
 
     # ------------------------------------------------------------------ messages
 

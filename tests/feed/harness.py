@@ -139,7 +139,8 @@ class BusBooks:
 
     books: symbol -> (bids, asks) price -> qty, or None while STALE / never seeded.
     history: symbol -> update types seen in order. stream_states: StreamStatus seen.
-    gaps: bus-level GAP events (must stay empty).
+    gaps: bus-level GAP events (must stay empty). deltas: Kraken book deltas the INCREMENTALs
+    covered (an INCREMENTAL coalesces every delta since the previous ``exchange_seq``).
     """
 
     def __init__(self, ports: Ports, prefixes: tuple[str, ...] = ("md.", "sys.feed.")) -> None:
@@ -150,6 +151,7 @@ class BusBooks:
         self.stream_states: list[StreamStatus] = []
         self.gaps: list[BusEvent] = []
         self.messages = 0
+        self.deltas = 0
         self.received = 0
         self.last_mbp = time.monotonic()
         self.topic_seq: dict[str, int] = {}
@@ -234,13 +236,15 @@ class BusBooks:
             if book is None:
                 return
             prev = self.exchange_seq.get(sym)
-            assert prev is None or msg.exchange_seq == prev + 1, f"{sym}: {prev} -> {msg.exchange_seq}"
+            assert prev is None or msg.exchange_seq > prev, f"{sym}: {prev} -> {msg.exchange_seq}"
+            self.deltas += msg.exchange_seq - prev if prev is not None else 1
             for side, levels in ((book[0], msg.bids), (book[1], msg.asks)):
                 for p, q in levels:
                     if q:
                         side[p] = q
                     else:
-                        side.pop(p, None)
+                        # strict, as a client may be: never a delete of a level it does not hold
+                        assert side.pop(p, None) is not None, f"{sym}: delete of absent level {p}"
         self.exchange_seq[sym] = msg.exchange_seq
 
     async def wait_for(self, cond: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:

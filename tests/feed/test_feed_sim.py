@@ -27,11 +27,11 @@ QUIET = {"book_rate": 0.0, "trade_rate": 0.0}
 
 async def burst(ports: Ports, books: BusBooks, rate: float = 20_000.0, seconds: float = 1.0) -> None:
     """A burst of book activity in the simulator, then a quiet market."""
-    before = books.messages
+    before = books.deltas
     await asyncio.to_thread(ports.admin, "rate", {"book_rate": rate, "trade_rate": 20.0})
     await asyncio.sleep(seconds)
     await asyncio.to_thread(ports.admin, "rate", QUIET)
-    assert books.messages - before > rate * seconds * 0.3, "the burst did not reach the bus"
+    assert books.deltas - before > rate * seconds * 0.3, "the burst did not reach the bus"
     await books.quiet()
 
 
