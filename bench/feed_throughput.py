@@ -11,9 +11,11 @@ What it does, in one run:
    session is replayed as fast as the client reads it; the paced one at ``--paced-rate``
    messages per second.
 2. Starts ``kgw sim`` in replay mode for each session, then, one after the other:
-   - ``kgw feed`` (book feed only) and a ZeroMQ SUB here counting MarketByPrice INCREMENTAL
-     messages: messages/s at the subscriber, and added latency = time the subscriber has it
-     minus ``receive_time`` (when the feed took the frame off the WebSocket), same host clock;
+   - ``kgw feed`` (book feed only) and a ZeroMQ SUB here counting the Kraken deltas its
+     MarketByPrice INCREMENTAL messages carry (one INCREMENTAL coalesces every delta of its
+     symbol since the previous one's ``exchange_seq``): Kraken messages/s at the subscriber,
+     and added latency = time the subscriber has it minus ``receive_time`` (when the feed took
+     the frame off the WebSocket), same host clock, one sample per Kraken delta;
    - cryptofeed's KrakenFutures feed pointed at the same simulator with its ZeroMQ book backend
      (``BookZMQ``), latency = subscriber time minus cryptofeed's ``receipt_timestamp``.
 3. Prints both, their ratio, and the feed process's RSS with ``--symbols`` books loaded.
@@ -154,6 +156,7 @@ class Result:
 class _Probe(msgspec.Struct):
     update_type: str = ""
     receive_time: int = 0
+    exchange_seq: int = 0
 
 
 _probe = msgspec.json.Decoder(_Probe)
@@ -182,29 +185,39 @@ def drain(sock: zmq.Socket[bytes], parse: object, expected: int, quiet: float, t
             got = parse(frames, now)
             if got is None:
                 continue
+            latency, n = got
             if not count:
                 first = time.monotonic()
-            count += 1
+            count += n
             last = time.monotonic()
-            lat.append(got)
+            lat.extend([latency] * n)
     return Result("", count, last - first, lat)
 
 
-def parse_ours(frames: list[bytes], now: int) -> float | None:
-    if len(frames) != 2 or b".mbp." not in frames[0]:
-        return None
-    p = _probe.decode(frames[1])
-    if p.update_type != "INCREMENTAL":
-        return None
-    return (now - p.receive_time) / 1000.0
+class OursParser:
+    """(latency us, Kraken deltas carried) of each INCREMENTAL: the advance of its topic's
+    ``exchange_seq`` over the previous MarketByPrice (every bench delta is a valid one)."""
+
+    def __init__(self) -> None:
+        self.last_seq: dict[bytes, int] = {}
+
+    def __call__(self, frames: list[bytes], now: int) -> tuple[float, int] | None:
+        if len(frames) != 2 or b".mbp." not in frames[0]:
+            return None
+        p = _probe.decode(frames[1])
+        prev = self.last_seq.get(frames[0])
+        self.last_seq[frames[0]] = p.exchange_seq
+        if p.update_type != "INCREMENTAL":
+            return None
+        return (now - p.receive_time) / 1000.0, 1 if prev is None else p.exchange_seq - prev
 
 
-def parse_cryptofeed(frames: list[bytes], now: int) -> float | None:
+def parse_cryptofeed(frames: list[bytes], now: int) -> tuple[float, int] | None:
     raw = frames[0]
     if b'"delta"' not in raw:
         return None
     data = orjson.loads(raw.split(b" ", 1)[1])
-    return (now / 1e9 - float(data["receipt_timestamp"])) * 1e6
+    return (now / 1e9 - float(data["receipt_timestamp"])) * 1e6, 1
 
 
 def cpu_seconds(pid: int) -> float:
@@ -268,7 +281,7 @@ def run_ours(
     feed.start()
     try:
         assert feed.proc is not None
-        result = drain(sock, parse_ours, expected, quiet=2.0, timeout=timeout)
+        result = drain(sock, OursParser(), expected, quiet=2.0, timeout=timeout)
         mem = rss_mb(feed.proc.pid)
         result.cpu_seconds = cpu_seconds(feed.proc.pid)
     finally:
