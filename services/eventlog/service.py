@@ -156,8 +156,11 @@ class EventLogService:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            # what was drained from the sockets is written before we stop
-            await self.hand_over(self.writer.ingest(sub.poll()))
+            # what was drained from the sockets is written before we stop (if the disk lets us)
+            try:
+                await asyncio.wait_for(self.hand_over(self.writer.ingest(sub.poll())), 1.0)
+            except (OSError, TimeoutError) as e:
+                log.warning("last batch not handed over", extra={"fields": {"error": repr(e)}})
             await sub.close()
             clean = await asyncio.to_thread(self.writer.stop, 3.5)
             prometheus_client.REGISTRY.unregister(collector)
