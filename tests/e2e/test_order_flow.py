@@ -78,15 +78,19 @@ async def client(endpoint: str) -> AsyncIterator[DealerClient]:
         await dealer.close()
 
 
-async def replies_until(dealer: DealerClient, done: Callable[[list[Message]], bool], timeout: float = 10.0
+async def replies_until(dealer: DealerClient, done: Callable[[list[Message]], bool], timeout: float = 20.0
                         ) -> list[Message]:
-    """Replies (heartbeats left out) until ``done(replies)``."""
+    """Replies (heartbeats left out) until ``done(replies)``; the timeout is generous because
+    the machine may be loaded, and its error lists what did arrive."""
     out: list[Message] = []
-    async with asyncio.timeout(timeout):
-        while not done(out):
-            msg = await dealer.recv()
-            if not isinstance(msg, Heartbeat):
-                out.append(msg)
+    try:
+        async with asyncio.timeout(timeout):
+            while not done(out):
+                msg = await dealer.recv()
+                if not isinstance(msg, Heartbeat):
+                    out.append(msg)
+    except TimeoutError:
+        raise AssertionError(f"condition not met in {timeout}s; replies: {out}") from None
     return out
 
 
@@ -129,7 +133,8 @@ async def test_order_through_router_fills_and_updates_reach_the_client(tmp_path:
             assert (filled.traded_quantity, filled.remaining_quantity, filled.average_traded_price) == (
                 0.01, 0.0, price)
 
-            position = await bus.wait(PositionUpdate, lambda p: p.symbol == SYMBOL and p.position == 0.01)
+            position = await bus.wait(PositionUpdate, lambda p: p.symbol == SYMBOL and p.position == 0.01,
+                                       timeout=15.0)
             assert position.average_price == price
-            funds = await bus.wait(FundsUpdate, lambda f: f.currency == "USD")
+            funds = await bus.wait(FundsUpdate, lambda f: f.currency == "USD", timeout=15.0)
             assert funds.balance > 0 and funds.available is not None
