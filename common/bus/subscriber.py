@@ -127,6 +127,11 @@ class Subscriber:
     rcvhwm: receive high-water mark in messages, per publisher.
     heartbeat_timeout: seconds of silence before a SILENT event.
     max_batch: most messages taken from one socket per wake-up (fairness between publishers).
+    track_seq: report GAP and RESTART events (on by default); an owner that tracks seq itself
+        (the event-log writer) turns it off to save ~1 us per message. SILENT / ALIVE and
+        MALFORMED are reported either way.
+    reconnect_ivl: milliseconds before reconnecting to a publisher that went away (doubling up
+        to 1 s); short, so little of a restarted publisher's first burst is missed.
     """
 
     def __init__(
@@ -138,15 +143,20 @@ class Subscriber:
         heartbeat_timeout: float = 3.0,
         max_batch: int = 4096,
         name: str = "sub",
+        track_seq: bool = True,
+        reconnect_ivl: int = 20,
     ) -> None:
         self.prefixes = [p.encode() for p in prefixes]
         self.heartbeat_timeout = heartbeat_timeout
         self.max_batch = max_batch
         self.name = name
+        self.track_seq = track_seq
         self._feeds: list[_Feed] = []
         deliver_all = b"" in self.prefixes
         for pub_name, endpoint in publishers.items():
             sock = make_socket(zmq.SUB, rcvhwm=rcvhwm)
+            sock.setsockopt(zmq.RECONNECT_IVL, reconnect_ivl)
+            sock.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
             for p in set(self.prefixes) if not deliver_all else {b""}:
                 sock.setsockopt(zmq.SUBSCRIBE, p)
             if not deliver_all:
@@ -234,7 +244,8 @@ class Subscriber:
                 self._malformed.inc()
                 out.append(BusEvent(EventKind.MALFORMED, feed.name, topic=topic.decode(errors="replace"), text=str(e)))
                 continue
-            self._track(feed, topic, header, out)
+            if self.track_seq:
+                self._track(feed, topic, header, out)
             if self._wanted(topic):  # heartbeats included only when a prefix asks for them
                 out.append(Received(topic, payload, header, now_ns, feed.name))
         if n:

@@ -290,3 +290,22 @@ async def test_reply_to_vanished_peer_is_counted_not_lost_silently() -> None:
         assert server.dropped == 1
     finally:
         await server.close()
+
+
+async def test_seq_tracking_can_be_left_to_the_owner() -> None:
+    ep = endpoint()
+    pub = Publisher("feed", ep)
+    await pub.start()
+    sub = Subscriber({"feed": ep}, ["md.kraken-futures."], track_seq=False)
+    await sub.start()
+    try:
+        await asyncio.sleep(0.3)
+        pub.publish(TOPIC, status())
+        pub._seq[TOPIC][0] = 6
+        pub.publish(TOPIC, status())
+        items = await gather(sub, 2)
+        assert [i.header.seq for i in items if isinstance(i, Received)] == [1, 7]
+        assert not [i for i in items if isinstance(i, BusEvent)]
+    finally:
+        await sub.close()
+        await pub.close()

@@ -79,7 +79,7 @@ class Stack:
             str(self.cfg.path),
             health_url=self.cfg.health_url(service),
             env=self.cfg.env,
-            ready_timeout=30,
+            ready_timeout=60,
         )
         self.procs[service] = proc
         return proc.start()
