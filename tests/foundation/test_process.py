@@ -48,7 +48,20 @@ def test_kgw_help_lists_every_subcommand() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "services.cli", "--help"], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout
-    for name in ("sim", "feed", "router", "dropcopy", "eventlog", "log", "tail", "keygen", "env-init", "book", "order", "status"):
+    for name in (
+        "sim",
+        "feed",
+        "router",
+        "dropcopy",
+        "eventlog",
+        "log",
+        "tail",
+        "keygen",
+        "env-init",
+        "book",
+        "order",
+        "status",
+    ):
         assert name in COMMANDS
         assert f"  {name} " in out
 
