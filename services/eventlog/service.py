@@ -136,6 +136,7 @@ class EventLogService:
             heartbeat_timeout=self.cfg.bus.heartbeat_timeout,
             max_batch=s.max_batch,
             name="eventlog",
+            track_seq=False,  # the writer tracks continuity itself (GAP / SESSION records)
         )
         await sub.start()
         tune_gc()
