@@ -65,7 +65,7 @@ class DropcopyApp:
         self.download_server = RouterServer(
             SERVICE, bus.dropcopy_download, self._on_download_request, accepted=(SnapshotRequest,)
         )
-        self.published = PublishedState()
+        self.published = PublishedState(settings.download_recent)
         self.topic_stream = topics.sys(SERVICE, "stream")
         self.topic_download = topics.sys(SERVICE, "download")
         self.topic_gateway = topics.sys(SERVICE, "gateway")

@@ -3,11 +3,14 @@
 Kept from the messages as they are published (never from the account state directly), so an
 answer is always exactly consistent with the topic's seq, even while a download is holding
 messages back: open orders by exchange order id, non-zero positions by symbol, funds by
-currency.
+currency; and, so that a subscriber that missed them in a gap (a router or client whose
+subscription was reconnecting) recovers them from the snapshot, the last ``recent`` finished
+orders and the last ``recent`` fills of each topic.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 
 import msgspec
@@ -18,18 +21,37 @@ from common.messages import (
     Message,
     OrderUpdate,
     PositionUpdate,
+    TradeUpdate,
     UpdateType,
 )
 
 
 class PublishedState:
-    """topic -> entity key -> last published full-state message of that entity."""
+    """topic -> entity key -> last published full-state message of that entity, plus the
+    recently finished orders and recent fills of each topic.
 
-    def __init__(self) -> None:
+    recent: finished orders and fills kept per topic (oldest dropped first); 0 keeps none.
+    """
+
+    def __init__(self, recent: int = 1000) -> None:
+        self.recent = recent
         self._by_topic: dict[str, dict[str, Message]] = {}
+        self._recent: dict[str, OrderedDict[str, Message]] = {}
+
+    def _remember(self, topic: str, key: str, msg: Message) -> None:
+        if self.recent <= 0:
+            return
+        ring = self._recent.setdefault(topic, OrderedDict())
+        ring.pop(key, None)
+        ring[key] = msg
+        while len(ring) > self.recent:
+            ring.popitem(last=False)
 
     def record(self, topic: str, msg: Message) -> None:
-        """Note a message just published on ``topic`` (TradeUpdates are events, not state)."""
+        """Note a message just published on ``topic``."""
+        if isinstance(msg, TradeUpdate):
+            self._remember(topic, msg.trade_id, msg)
+            return
         if isinstance(msg, OrderUpdate):
             key, keep = msg.exchange_order_id, msg.status not in FINAL_ORDER_STATUSES
         elif isinstance(msg, PositionUpdate):
@@ -43,10 +65,17 @@ class PublishedState:
             entities[key] = msg
         else:
             entities.pop(key, None)
+            if isinstance(msg, OrderUpdate):
+                self._remember(topic, key, msg)
 
     def entries(self, prefixes: tuple[str, ...]) -> Iterator[tuple[str, Message]]:
-        """Copies (update type SNAPSHOT) of the current entities of every topic under one of
-        ``prefixes`` (``""`` = all); the caller stamps each with its topic's current seq."""
+        """Copies (update type SNAPSHOT) of the recent fills and finished orders (oldest first),
+        then of the current entities, of every topic under one of ``prefixes`` (``""`` = all);
+        the caller stamps each with its topic's current seq."""
+        for topic, ring in self._recent.items():
+            if topic.startswith(prefixes):
+                for msg in ring.values():
+                    yield topic, msgspec.structs.replace(msg, update_type=UpdateType.SNAPSHOT)
         for topic, entities in self._by_topic.items():
             if topic.startswith(prefixes):
                 for msg in entities.values():

@@ -47,6 +47,10 @@ class DropcopySettings(ServiceSettings, kw_only=True, forbid_unknown_fields=True
         most the last 100 fills).
     closed_order_memory: finished orders remembered per account, so late events about them are
         recognised instead of creating phantom orders.
+    download_recent: finished orders and fills per account topic that the download service
+        answers besides the current state (the most recent; 0 = current state only), so a
+        router or client that missed them while its subscription was reconnecting recovers
+        them from the snapshot.
     start_delay: seconds between binding the bus sockets and the first connection to Kraken, so
         subscribers still connected from a previous run of this process (the router, the event
         log, clients: ZeroMQ retries every 0.1 s) are back before the first download is
@@ -66,5 +70,6 @@ class DropcopySettings(ServiceSettings, kw_only=True, forbid_unknown_fields=True
     rest_retry_delay: float = 0.5
     fill_memory: int = 100_000
     closed_order_memory: int = 10_000
+    download_recent: int = 1000
     start_delay: float = 0.5
     status_interval: float = 5.0
