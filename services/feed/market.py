@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from enum import Enum
 
 from common import topics
@@ -271,7 +271,7 @@ class MarketState:
         """
         self.on_book_deltas((m,), receive_time)
 
-    def on_book_deltas(self, deltas: Iterable[BookDelta], receive_time: int) -> None:
+    def on_book_deltas(self, deltas: Sequence[BookDelta], receive_time: int) -> None:
         """Apply consecutive deltas (one wake-up's worth, any symbols; the hot path).
 
         Every delta is checked (seq, delete of an absent level, crossed) before it is applied,
@@ -279,16 +279,20 @@ class MarketState:
         every level the batch changed (absolute quantity, the last change of a level wins; a
         level both added and deleted within the batch is left out), ``exchange_seq`` and
         ``exchange_time`` of the last delta applied; then one TopOfBook if the best bid or ask
-        now differs from the last one published. A symbol that fails a check publishes what
-        it applied before the failure, then STALE, and drops the rest of its deltas.
+        now differs from the last one published. A symbol's messages go out right after its
+        last delta in the batch, so a batch of distinct symbols publishes each as early as one
+        at a time would. A symbol that fails a check publishes what it applied before the
+        failure, then STALE, and drops the rest of its deltas.
         """
+        # where each symbol's last delta is: its messages go out there
+        last = {m.product_id: i for i, m in enumerate(deltas)} if len(deltas) > 1 else None
         symbols = self.symbols
         live = BookStatus.LIVE
         check_crossed = not self.allow_crossed
         strict = self.strict_deletes
         pending: dict[SymbolState, _Pending] = {}
         applied = 0
-        for m in deltas:
+        for i, m in enumerate(deltas):
             product = m.product_id
             st = symbols.get(product) or self._lookup(product)
             if st is None:
@@ -333,6 +337,9 @@ class MarketState:
                 levels[price] = qty
             p.applied = True
             applied += 1
+            if last is None or last[product] == i:
+                del pending[st]
+                self._flush(p, receive_time)
         self.deltas += applied
         for p in pending.values():
             self._flush(p, receive_time)
