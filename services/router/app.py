@@ -41,6 +41,7 @@ from common.kraken.orders import (
     editorder,
     instruments,
     openorders,
+    orderstatus,
     sendorder,
 )
 from common.kraken.orders.codes import envelope_error_code
@@ -75,7 +76,7 @@ from common.messages import (
 from common.oms.inputs import FillEvent
 from common.runtime import ServiceContext
 
-from . import metrics, order_status, outcomes
+from . import metrics, outcomes
 from .clients import Client, Clients
 from .curve import OrderServer, UserAuthenticator
 from .delivery import Delivery, Ledger, from_rest
@@ -640,15 +641,15 @@ class Router:
         forward what it says (what the drop-copy forwarded meanwhile is not sent again); False
         if Kraken could not be asked."""
         rest, budget = self.rest[account], self.dispatchers[account].budget
-        statuses: dict[str, order_status.StatusEntry] = {}
+        statuses: dict[str, orderstatus.StatusEntry] = {}
         for i in range(0, len(owed), ORDERS_STATUS_CHUNK):
             chunk = [d.cli_ord_id for d in owed[i:i + ORDERS_STATUS_CHUNK]]
             budget.reserve(cost("orders/status"), time.monotonic())
-            reply = await rest.post("orders/status", {"cliOrdIds": chunk})
+            reply = await rest.post("orders/status", orderstatus.build(chunk))
             if not reply.ok or reply.body is None:
                 log.warning("orders/status failed", extra={"fields": {"account": account, "error": reply.error}})
                 return False
-            statuses.update((s.cli_ord_id, s) for s in order_status.parse(reply.body) if s.cli_ord_id)
+            statuses.update((s.cli_ord_id, s) for s in orderstatus.parse(reply.body) if s.cli_ord_id)
         fills: list[FillEvent] = []
         if any(d.cli_ord_id not in statuses or statuses[d.cli_ord_id].status is not None for d in owed):
             budget.reserve(cost("fills"), time.monotonic())

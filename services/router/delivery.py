@@ -29,6 +29,7 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from common.kraken.orders.orderstatus import StatusEntry
 from common.messages import (
     FINAL_ORDER_STATUSES,
     CancelReason,
@@ -41,7 +42,6 @@ from common.oms.inputs import FillEvent, OrderClosed, OrderView
 from common.oms.order_state import EPSILON, trade_update
 from common.oms.order_state import OrderState as Evidence
 
-from .order_status import StatusEntry
 from .registry import OrderEntry
 
 log = logging.getLogger("kgw.router.delivery")

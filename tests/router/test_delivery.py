@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from common.kraken import clordid
+from common.kraken.orders.orderstatus import StatusEntry, parse
 from common.messages import Liquidity, OrderStatus, OrderType, OrderUpdate, Side, TradeUpdate, UpdateType
 from common.oms.inputs import FillEvent
 from services.router.delivery import Delivery, Ledger, from_rest
-from services.router.order_status import StatusEntry, parse
 from services.router.registry import OrderEntry, OrderState
 
 X = "kraken-futures"

@@ -7,5 +7,5 @@ Modules: :mod:`.instruments` (tick/size rules), :mod:`.decimals` (price/size gri
 wire format), :mod:`.codes` (Kraken status strings -> our ErrorCode), :mod:`.events`
 (``orderEvents`` entries, with Kraken's number-or-string quirk), :mod:`.sendorder`,
 :mod:`.editorder`, :mod:`.cancelorder`, :mod:`.cancelallorders`, :mod:`.cancelallordersafter`,
-:mod:`.batchorder`, :mod:`.openorders`.
+:mod:`.batchorder`, :mod:`.openorders`, :mod:`.orderstatus` (``orders/status``).
 """

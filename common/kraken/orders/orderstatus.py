@@ -13,7 +13,7 @@ Answer sample (simulator, shaped like Kraken's docs; numbers are strings)::
 
 ``quantity`` is what remains open, ``filled`` what traded. Statuses: ENTERED_BOOK and
 TRIGGER_PLACED (open), FULLY_EXECUTED, CANCELLED, REJECTED, TRIGGER_ACTIVATION_FAILURE
-(closed). Malformed entries are skipped.
+(closed). Malformed entries are skipped. Request: :func:`build` (form, ``cliOrdIds`` repeated).
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from common.kraken.orders.events import number
 from common.kraken.private.wire import iso_ms
 from common.messages import OrderStatus, Side
+
+from .events import number
 
 OPEN = frozenset({"ENTERED_BOOK", "TRIGGER_PLACED"})
 CLOSED: dict[str, OrderStatus] = {
@@ -50,6 +51,11 @@ class StatusEntry:
     update_time_ms: int
     status: OrderStatus | None
     word: str
+
+
+def build(cli_ord_ids: list[str]) -> dict[str, list[str]]:
+    """Form parameters: the orders by ``cliOrdIds`` (repeated key on the wire)."""
+    return {"cliOrdIds": cli_ord_ids}
 
 
 def parse(body: dict[str, Any]) -> list[StatusEntry]:
