@@ -133,6 +133,16 @@ class Publisher:
         msg.send_time = time.time_ns()
         return entry[1]  # type: ignore[return-value]
 
+    def stamp_current(self, topic: str, msg: Message) -> Message:
+        """Give a state message built on demand (a state-service answer) the envelope of
+        ``topic`` as it is now: this session and the topic's current seq (not advanced), so a
+        client can drop bus updates at or below it (Clone pattern)."""
+        msg.source = self.service
+        msg.session = self.session
+        msg.seq = self.current_seq(topic)
+        msg.send_time = time.time_ns()
+        return msg
+
     def publish(self, topic: str, msg: Message) -> bool:
         """Stamp and send ``msg`` on ``topic``; False (and counted) if it was dropped."""
         topic_bytes = self.stamp(topic, msg)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 
 from common import topics
 from common.bus import Publisher, RouterServer
@@ -157,14 +156,6 @@ class DropcopyApp:
 
     # ------------------------------------------------------------------ download service
 
-    def _stamp(self, topic: str, msg: Message) -> Message:
-        pub = self.publisher
-        msg.source = pub.service
-        msg.session = pub.session
-        msg.seq = pub.current_seq(topic)
-        msg.send_time = time.time_ns()
-        return msg
-
     def _on_download_request(self, peer: bytes, req: Message) -> None:
         """Synchronous, so nothing is published between two entries of one answer."""
         assert isinstance(req, SnapshotRequest)
@@ -178,7 +169,7 @@ class DropcopyApp:
         for topic, msg in state:
             if not topic.startswith(prefixes):
                 continue
-            self._stamp(topic, msg)
+            self.publisher.stamp_current(topic, msg)
             self.download_server.reply(
                 peer, SnapshotEntry(request_id=req.request_id, topic=topic, message=msg)  # type: ignore[arg-type]
             )
