@@ -72,6 +72,8 @@ class RestReply:
     failure / error: why it is not ok (None / "" when ok). http_status: 0 when none.
     sent_ns / done_ns: wall-clock ns when the request was handed to the socket layer and when
         the answer (or failure) was known.
+    handed_ns: ``time.perf_counter_ns()`` when the signed request was handed to aiohttp (0 if
+        it never was), for latency probes that start from a perf_counter stamp.
     """
 
     ok: bool
@@ -81,6 +83,7 @@ class RestReply:
     http_status: int
     sent_ns: int
     done_ns: int
+    handed_ns: int = 0
 
     def raise_for_error(self) -> dict[str, Any]:
         """The body if ok, else :class:`RestError`."""
@@ -251,17 +254,21 @@ class KrakenRest:
         if timeout is not None:
             kwargs["timeout"] = aiohttp.ClientTimeout(total=timeout, sock_connect=self.connect_timeout)
         sent = _now_ns()
+        handed = time.perf_counter_ns()
         try:
             async with self._session.request(method, url, **kwargs) as resp:
                 raw = await resp.read()
                 status = resp.status
         except (TimeoutError, aiohttp.ServerTimeoutError):
-            return _failed(Failure.TIMEOUT, f"no answer within {timeout or self.timeout}s", sent)
+            reply = _failed(Failure.TIMEOUT, f"no answer within {timeout or self.timeout}s", sent)
         except aiohttp.ClientConnectorError as e:
-            return _failed(Failure.DISCONNECTED, f"cannot connect: {e.os_error}", sent)
+            reply = _failed(Failure.DISCONNECTED, f"cannot connect: {e.os_error}", sent)
         except (aiohttp.ClientError, OSError) as e:
-            return _failed(Failure.LOST, f"connection lost: {type(e).__name__}", sent)
-        return parse_envelope(status, raw, sent, _now_ns())
+            reply = _failed(Failure.LOST, f"connection lost: {type(e).__name__}", sent)
+        else:
+            reply = parse_envelope(status, raw, sent, _now_ns())
+        reply.handed_ns = handed
+        return reply
 
 
 def _failed(failure: Failure, error: str, sent_ns: int) -> RestReply:

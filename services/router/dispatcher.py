@@ -81,7 +81,8 @@ class Dispatcher:
         self._flush_scheduled = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.last_sent_ns = 0
-        #: called with (received_ns, sent_ns) of each single-order call (latency probe)
+        #: called with (received_ns, handed_ns) of each single-order call (latency probe):
+        #: request read, and the signed request handed to aiohttp (``time.perf_counter_ns``)
         self.on_sent: Callable[[int, int], None] | None = None
 
     def charge(self, tokens: float) -> Refusal | float | None:
@@ -138,9 +139,9 @@ class Dispatcher:
         try:
             if len(jobs) == 1:
                 job = jobs[0]
-                if self.on_sent is not None:
-                    self.on_sent(job.received_ns, time.perf_counter_ns())
                 reply = await self.rest.post(ENDPOINTS[job.kind], job.params)
+                if self.on_sent is not None and reply.handed_ns:
+                    self.on_sent(job.received_ns, reply.handed_ns)
                 metrics.REST_LATENCY.labels(ENDPOINTS[job.kind]).observe((reply.done_ns - reply.sent_ns) / 1e9)
                 outcomes = [self._single(job.kind, reply)]
             else:

@@ -9,6 +9,7 @@ integer number of steps, never from the float (``0.1 + 0.2`` is sent as ``0.3``)
 
 from __future__ import annotations
 
+import functools
 import math
 from decimal import Decimal
 
@@ -28,6 +29,7 @@ def steps(value: float, step: float) -> int | None:
     return int(whole)
 
 
+@functools.lru_cache(maxsize=1024)
 def decimals_of(step: float) -> int:
     """Decimal places needed to print multiples of ``step`` (0.5 -> 1, 1e-10 -> 10, 1000 -> 0)."""
     exponent = Decimal(repr(step)).normalize().as_tuple().exponent
