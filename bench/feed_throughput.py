@@ -18,7 +18,13 @@ What it does, in one run:
      the frame off the WebSocket), same host clock, one sample per Kraken delta;
    - cryptofeed's KrakenFutures feed pointed at the same simulator with its ZeroMQ book backend
      (``BookZMQ``), latency = subscriber time minus cryptofeed's ``receipt_timestamp``.
-3. Prints both, their ratio, and the feed process's RSS with ``--symbols`` books loaded.
+3. Prints both, their ratio, and the feed process's RSS with ``--symbols`` books loaded; for
+   the paced run also a clock that the feed does not set: per delta, subscriber time minus
+   the time the session had it due, less the run's minimum. It counts what ``receive_time``
+   cannot: time a frame waited inside the feed behind frames read with it (``receive_time``
+   is when the feed took the frame; before batching that was after every frame ahead of it
+   had been handled). It also counts the simulator's own send jitter (it sleeps ~1 ms and
+   writes what came due), so only compare it between runs of this bench.
    ``msg/cpu-s`` divides the messages by the CPU time the handler process used (start-up,
    instruments and snapshots included): its capacity on one core, which stays meaningful when
    other work shares the machine; ``msg/s`` is wall-clock at the subscriber.
@@ -62,8 +68,14 @@ def names(n: int) -> list[str]:
     return out
 
 
-def write_session(path: Path, symbols: list[str], deltas: int, rate: float, seed: int = 7) -> None:
-    """A valid session: instruments, snapshots, then ``deltas`` deltas spaced 1/rate s apart."""
+Schedule = dict[tuple[str, int], float]
+"""(symbol, Kraken seq) -> the delta's time in the session (the simulator sends it then)."""
+
+
+def write_session(path: Path, symbols: list[str], deltas: int, rate: float, seed: int = 7) -> Schedule:
+    """A valid session: instruments, snapshots, then ``deltas`` deltas spaced 1/rate s apart;
+    returns when each delta is due."""
+    schedule: Schedule = {}
     rng = random.Random(seed)
     t0 = time.time()
     instruments = {
@@ -116,6 +128,7 @@ def write_session(path: Path, symbols: list[str], deltas: int, rate: float, seed
                 side[price] = qty
             seq[0] += 1
             ts = t0 + (i + 1) / rate
+            schedule[(s, seq[0])] = round(ts, 6)
             msg = {
                 "feed": "book",
                 "product_id": s,
@@ -126,6 +139,7 @@ def write_session(path: Path, symbols: list[str], deltas: int, rate: float, seed
                 "timestamp": int(ts * 1000),
             }
             f.write(f"{ts:.6f}: {orjson.dumps(msg).decode()}\n")
+    return schedule
 
 
 @dataclass
@@ -196,10 +210,15 @@ def drain(sock: zmq.Socket[bytes], parse: object, expected: int, quiet: float, t
 
 class OursParser:
     """(latency us, Kraken deltas carried) of each INCREMENTAL: the advance of its topic's
-    ``exchange_seq`` over the previous MarketByPrice (every bench delta is a valid one)."""
+    ``exchange_seq`` over the previous MarketByPrice (every bench delta is a valid one).
 
-    def __init__(self) -> None:
+    With ``schedule``, also ``wire_us``: per delta, subscriber time minus the time the session
+    had it due (clock offset of the replay included: see :func:`wire_latency`)."""
+
+    def __init__(self, schedule: Schedule | None = None) -> None:
         self.last_seq: dict[bytes, int] = {}
+        self.schedule = schedule
+        self.wire_us: list[float] = []
 
     def __call__(self, frames: list[bytes], now: int) -> tuple[float, int] | None:
         if len(frames) != 2 or b".mbp." not in frames[0]:
@@ -209,7 +228,22 @@ class OursParser:
         self.last_seq[frames[0]] = p.exchange_seq
         if p.update_type != "INCREMENTAL":
             return None
-        return (now - p.receive_time) / 1000.0, 1 if prev is None else p.exchange_seq - prev
+        first = p.exchange_seq if prev is None else prev + 1
+        if self.schedule is not None:
+            symbol = frames[0].split(b".")[2].decode()
+            t = now / 1e3
+            self.wire_us.extend(t - self.schedule[(symbol, q)] * 1e6 for q in range(first, p.exchange_seq + 1))
+        return (now - p.receive_time) / 1000.0, p.exchange_seq - first + 1
+
+
+def wire_latency(wire_us: list[float]) -> tuple[float, float, float]:
+    """p50 / p90 / p99 of subscriber time minus due time, less the run's minimum (the replay
+    starts at an unknown offset; the minimum is the best case of sim + feed + bus). Unlike
+    ``receive_time`` it also counts time a frame waited inside the feed behind frames that
+    arrived with it, and the simulator's own send jitter (same for every contender)."""
+    xs = sorted(wire_us)
+    n = len(xs)
+    return xs[n // 2] - xs[0], xs[min(n - 1, n * 9 // 10)] - xs[0], xs[min(n - 1, n * 99 // 100)] - xs[0]
 
 
 def parse_cryptofeed(frames: list[bytes], now: int) -> tuple[float, int] | None:
@@ -258,8 +292,8 @@ class Sim:
 
 
 def run_ours(
-    sim: Sim, workdir: Path, expected: int, timeout: float, ipc: bool = False
-) -> tuple[Result, tuple[float, float]]:
+    sim: Sim, workdir: Path, expected: int, timeout: float, ipc: bool = False, schedule: Schedule | None = None
+) -> tuple[Result, tuple[float, float], list[float]]:
     pub, snap, metrics = free_port(), free_port(), free_port()
     endpoint = f"ipc://{workdir}/feed-{pub}.pub" if ipc else f"tcp://127.0.0.1:{pub}"
     cfg = workdir / f"feed-{pub}.toml"
@@ -281,14 +315,15 @@ def run_ours(
     feed.start()
     try:
         assert feed.proc is not None
-        result = drain(sock, OursParser(), expected, quiet=2.0, timeout=timeout)
+        parser = OursParser(schedule)
+        result = drain(sock, parser, expected, quiet=2.0, timeout=timeout)
         mem = rss_mb(feed.proc.pid)
         result.cpu_seconds = cpu_seconds(feed.proc.pid)
     finally:
         feed.stop()
         sock.close(0)
     result.name = "kgw feed"
-    return result, mem
+    return result, mem, parser.wire_us
 
 
 CRYPTOFEED_CHILD = r"""
@@ -389,20 +424,22 @@ def main() -> None:
         n_paced = int(args.paced_rate * args.paced_seconds)
         t = time.monotonic()
         write_session(fast, symbols, args.deltas, rate=1e6)
-        write_session(paced, symbols, n_paced, rate=args.paced_rate)
+        schedule = write_session(paced, symbols, n_paced, rate=args.paced_rate)
         print(
             f"sessions: {args.symbols} symbols x {LEVELS} levels/side; {args.deltas} deltas as fast as possible; "
             f"{n_paced} deltas at {args.paced_rate:.0f}/s (written in {time.monotonic() - t:.1f}s)"
         )
         with Sim(work, fast, 0.0) as sim:
-            ours, (rss, hwm) = run_ours(sim, work, args.deltas, timeout=180, ipc=args.ipc)
+            ours, (rss, hwm), _ = run_ours(sim, work, args.deltas, timeout=180, ipc=args.ipc)
             rows = [ours]
             if not args.skip_cryptofeed:
                 rows.append(run_cryptofeed(sim, work, args.deltas, timeout=300))
         show("as fast as possible (book deltas; latency includes queueing under overload)", rows, args.deltas)
         print(f"kgw feed RSS with {args.symbols} books: {rss:.0f} MB (peak {hwm:.0f} MB)")
         with Sim(work, paced, 1.0) as sim:
-            ours, _ = run_ours(sim, work, n_paced, timeout=args.paced_seconds + 60, ipc=args.ipc)
+            ours, _, wire = run_ours(
+                sim, work, n_paced, timeout=args.paced_seconds + 60, ipc=args.ipc, schedule=schedule
+            )
             rows = [ours]
             if not args.skip_cryptofeed:
                 rows.append(run_cryptofeed(sim, work, n_paced, timeout=args.paced_seconds + 120))
@@ -410,6 +447,12 @@ def main() -> None:
         show(title, rows, n_paced)
         if rows[0].latencies_us:
             print(f"kgw feed mean added latency {statistics.fmean(rows[0].latencies_us):.1f} us")
+        if wire:
+            p50, p90, p99 = wire_latency(wire)
+            print(
+                "kgw feed due in session -> subscriber, less its minimum: "
+                f"p50 / p90 / p99 {p50:.0f} / {p90:.0f} / {p99:.0f} us"
+            )
 
 
 if __name__ == "__main__":
