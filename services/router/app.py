@@ -82,6 +82,7 @@ from .curve import OrderServer, UserAuthenticator
 from .delivery import Delivery, Ledger, from_rest
 from .dispatcher import Dispatcher, Job, JobOutcome
 from .download import DownloadClient
+from .outbox import Outbox
 from .permissions import Permissions, User
 from .registry import OrderEntry, OrderState, Registry
 from .session import AccountSession, SessionState
@@ -140,6 +141,10 @@ class Router:
                                   max_message_size=settings.max_message_size, curve_server_secret=curve_secret)
         self.pub = Publisher("router", cfg.bus.router_pub, sndhwm=cfg.bus.sndhwm,
                              heartbeat_interval=cfg.bus.heartbeat_interval)
+        self.outbox = Outbox(self.server.send_now, self.pub.publish)
+        self.server.outbox = self.outbox
+        self.server.on_drain_start = self.outbox.hold
+        self.server.on_drain_end = self._drained
         self.update_prefixes = [topics.oms(self.exchange, a, k) for a in credentials for k in ("order", "trade")]
         self.sub = Subscriber({"dropcopy": cfg.bus.dropcopy_pub}, self.update_prefixes, rcvhwm=cfg.bus.rcvhwm,
                               heartbeat_timeout=cfg.bus.heartbeat_timeout, name="router.dropcopy")
@@ -180,6 +185,7 @@ class Router:
                 await t
         for d in self.dispatchers.values():
             await d.close()
+        self.outbox.release()
         await self.server.close()
         await self.sub.close()
         await self.download.close()
@@ -210,7 +216,7 @@ class Router:
         text = ", ".join(f"{a}={s.state.value}" for a, s in self.sessions.items())
         for a, s in self.sessions.items():
             metrics.READY.labels(a).set(1 if s.ready and self.instruments else 0)
-        self.pub.publish(topics.sys("router", "gateway"), GatewayStatus(service="router", ready=ready, text=text))
+        self.outbox.publish(topics.sys("router", "gateway"), GatewayStatus(service="router", ready=ready, text=text))
         if self.ctx is not None:
             self.ctx.set_ready(ready, accounts=text, instruments=len(self.instruments))
 
@@ -301,7 +307,7 @@ class Router:
         metrics.ACKS.labels(msg.status.value, msg.error.value if msg.error else "").inc()
         if peer is not None:
             self.server.reply(peer, msg)
-        self.pub.publish(self._topic(account, "ack"), msg)
+        self.outbox.publish(self._topic(account, "ack"), msg)
 
     def _ack(self, peer: bytes | None, req: CreateOrder | ModifyOrder | CancelOrder, kind: RequestType,
              origin: Origin, status: RequestStatus, error: ErrorCode | None = None, text: str = "",
@@ -317,6 +323,14 @@ class Router:
         self._ack(peer, req, kind, Origin.GATEWAY, RequestStatus.REJECTED, refusal.error, refusal.text, entry)
 
     # ------------------------------------------------------------------ client requests
+
+    def _drained(self) -> None:
+        """End of one drain of the order socket: start the REST calls its requests queued, then
+        send its replies and publications once those calls are written (:mod:`.outbox`)."""
+        if sum(d.flush() for d in self.dispatchers.values()):
+            self.outbox.release_soon()
+        else:
+            self.outbox.release()
 
     def _user(self, peer: bytes) -> User | None:
         name = self.server.peer_user.get(peer) if self.curve else self.settings.default_user
@@ -335,7 +349,7 @@ class Router:
             self.server.reply(peer, Heartbeat(service="router", interval_ms=int(self.settings.client_timeout * 200)))
             return
         assert isinstance(msg, (CreateOrder, ModifyOrder, CancelOrder, CancelAllOrders))
-        self.pub.publish(self._topic(msg.account, "request"), msg)
+        self.outbox.publish(self._topic(msg.account, "request"), msg)
         if msg.account in self.accounts:
             client.accounts.add(msg.account)
         if isinstance(msg, CreateOrder):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import zmq
@@ -19,8 +20,10 @@ from zmq.auth.thread import ThreadAuthenticator
 
 from common.bus import RouterServer
 from common.bus.sockets import Readable, context
+from common.messages import Message
 
 from . import metrics
+from .outbox import Outbox
 from .permissions import Permissions
 
 log = logging.getLogger("kgw.router.curve")
@@ -61,12 +64,29 @@ class OrderServer(RouterServer):
 
     peer_user: peer routing id -> user name, for the message being handled.
     last_recv_ns: ``time.perf_counter_ns()`` when the message being handled was read.
+    on_drain_start / on_drain_end: called before the first and after the last message of each
+        drain of the socket (everything readable at once), with the handler calls in between.
+    outbox: while it holds, every reply (the router's and this server's own ErrorReplies) waits
+        there, in order (:mod:`.outbox`).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.peer_user: dict[bytes, str] = {}
         self.last_recv_ns = 0
+        self.on_drain_start: Callable[[], None] | None = None
+        self.on_drain_end: Callable[[], None] | None = None
+        self.outbox: Outbox | None = None
+
+    def reply(self, peer: bytes, msg: Message) -> bool:
+        if self.outbox is not None and self.outbox.holding:
+            self.outbox.reply(peer, msg)
+            return True
+        return super().reply(peer, msg)
+
+    def send_now(self, peer: bytes, msg: Message) -> bool:
+        """Send ``msg`` to ``peer`` now, whatever the outbox holds (the outbox's own sender)."""
+        return super().reply(peer, msg)
 
     async def serve(self) -> None:
         readable = Readable(self.sock)
@@ -74,17 +94,26 @@ class OrderServer(RouterServer):
         try:
             while True:
                 await readable.wait()
-                for _ in range(4096):
-                    try:
-                        frames = self.sock.recv_multipart(zmq.NOBLOCK, copy=False)
-                    except zmq.Again:
-                        break
-                    self.last_recv_ns = time.perf_counter_ns()
-                    if curve:
-                        user = frames[-1].get("User-Id")
-                        if isinstance(user, str) and user:
-                            self.peer_user[frames[0].bytes] = user
-                    self._dispatch([f.bytes for f in frames])
+                if self.on_drain_start is not None:
+                    self.on_drain_start()
+                try:
+                    self._drain(curve)
+                finally:
+                    if self.on_drain_end is not None:
+                        self.on_drain_end()
                 await asyncio.sleep(0)
         finally:
             readable.close()
+
+    def _drain(self, curve: bool) -> None:
+        for _ in range(4096):
+            try:
+                frames = self.sock.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return
+            self.last_recv_ns = time.perf_counter_ns()
+            if curve:
+                user = frames[-1].get("User-Id")
+                if isinstance(user, str) and user:
+                    self.peer_user[frames[0].bytes] = user
+            self._dispatch([f.bytes for f in frames])

@@ -2,8 +2,9 @@
 
 Requests that passed validation become :class:`Job` s. A job is charged to the account's
 :class:`RateBudget` when submitted (``reject`` policy: refused at once when over budget;
-``queue`` policy: held until it fits, at most ``rate_queue_max_wait`` seconds). Jobs are sent at
-the end of the event-loop turn in which they arrived: one job alone goes to its own endpoint
+``queue`` policy: held until it fits, at most ``rate_queue_max_wait`` seconds). Jobs are sent when
+the router has read every request waiting on its socket (:meth:`Dispatcher.flush`, at the end of
+that drain; otherwise at the end of the event-loop turn): one job alone goes to its own endpoint
 (sendorder / editorder / cancelorder); several queued together (a burst, or requests waiting
 for one of ``max_in_flight`` busy slots) go as one ``batchorder`` (cost 9 + n instead of
 10 n; the difference is refunded). Every job gets exactly one :class:`JobOutcome`; nothing is
@@ -121,10 +122,13 @@ class Dispatcher:
         self.queue.append(job)
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            asyncio.get_running_loop().call_soon(self.flush)
 
-    def _flush(self) -> None:
+    def flush(self) -> int:
+        """Start calls for the queued jobs while fewer than ``max_in_flight`` are busy; the
+        number of calls started."""
         self._flush_scheduled = False
+        started = 0
         while self.queue and self.in_flight < self.max_in_flight:
             n = min(len(self.queue), self.batch_max)
             jobs = [self.queue.popleft() for _ in range(n)]
@@ -134,6 +138,8 @@ class Dispatcher:
             task = asyncio.get_running_loop().create_task(self._call(jobs))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+            started += 1
+        return started
 
     async def _call(self, jobs: list[Job]) -> None:
         try:
@@ -157,7 +163,7 @@ class Dispatcher:
             self.in_flight -= 1
             if self.queue and not self._flush_scheduled:
                 self._flush_scheduled = True
-                asyncio.get_running_loop().call_soon(self._flush)
+                asyncio.get_running_loop().call_soon(self.flush)
         for job, outcome in zip(jobs, outcomes, strict=True):
             try:
                 job.done(outcome)
