@@ -149,7 +149,13 @@ async def final_acks(client: Client, ids: list[int], timeout: float = 10.0) -> d
             out[m.order_id] = m
         return len(out) == len(wanted)
 
-    await client.until(done, timeout)
+    try:
+        await client.until(done, timeout)
+    except TimeoutError:
+        missing = sorted(wanted - set(out))
+        raise AssertionError(
+            f"no final ack within {timeout}s for {len(missing)} of {len(wanted)}: {missing[:10]}"
+        ) from None
     return out
 
 
