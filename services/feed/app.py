@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import time
 
 import aiohttp
 
@@ -208,15 +207,6 @@ class FeedApp:
 
     # ------------------------------------------------------------------ snapshot service
 
-    def _stamp(self, topic: str, msg: Message) -> Message:
-        """Give a state message built on demand the envelope of its topic's current seq."""
-        pub = self.publisher
-        msg.source = pub.service
-        msg.session = pub.session
-        msg.seq = pub.current_seq(topic)
-        msg.send_time = time.time_ns()
-        return msg
-
     def _on_snapshot_request(self, peer: bytes, req: Message) -> None:
         """Clone pattern: the current state of every topic under the requested prefixes, each
         naming the seq it is current to, then SnapshotEnd. Synchronous, so no bus message is
@@ -227,7 +217,7 @@ class FeedApp:
         count = 0
         for topic, msg in self.market.state(prefixes):
             if msg.session == "":
-                self._stamp(topic, msg)
+                self.publisher.stamp_current(topic, msg)
             server.reply(peer, SnapshotEntry(request_id=req.request_id, topic=topic, message=msg))  # type: ignore[arg-type]
             count += 1
         sys_state: list[tuple[str, Message]] = [(self.topic_stream, m) for m in self.stream_status.values()]
