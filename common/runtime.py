@@ -16,9 +16,10 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 import prometheus_client
@@ -26,6 +27,7 @@ import uvloop
 from aiohttp import web
 
 from common import logs
+from common.config import ServiceSettings
 
 log = logging.getLogger("kgw.runtime")
 
@@ -136,3 +138,19 @@ def run_service(
     """Run ``main`` on uvloop with logs, metrics and signal handling; return the exit code."""
     logs.setup(service, log_level)
     return uvloop.run(_run(service, main, metrics_host, metrics_port))
+
+
+def run_configured(
+    service: str, main: Callable[[ServiceContext], Coroutine[Any, Any, None]], settings: ServiceSettings
+) -> NoReturn:
+    """:func:`run_service` with the metrics endpoint and log level of the service's config
+    section, then exit the process with its code (what every ``kgw <service>`` command does)."""
+    sys.exit(
+        run_service(
+            service,
+            main,
+            metrics_host=settings.metrics_host,
+            metrics_port=settings.metrics_port,
+            log_level=settings.log_level,
+        )
+    )

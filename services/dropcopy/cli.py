@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from common import config
-from common.runtime import ServiceContext, run_service
+from common.runtime import ServiceContext, run_configured
 from services.cli import config_option
 from services.dropcopy.settings import DropcopySettings
 
@@ -31,12 +29,4 @@ def command(config_file: str | None) -> None:
 
         await dropcopy_main(ctx, cfg, settings)
 
-    sys.exit(
-        run_service(
-            "dropcopy",
-            main,
-            metrics_host=settings.metrics_host,
-            metrics_port=settings.metrics_port,
-            log_level=settings.log_level,
-        )
-    )
+    run_configured("dropcopy", main, settings)

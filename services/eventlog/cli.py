@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from common import config
-from common.runtime import ServiceContext, run_service
+from common.runtime import ServiceContext, run_configured
 from services.cli import config_option
 
 from .settings import Settings
@@ -31,12 +29,4 @@ def command(config_file: str | None, directory: str | None) -> None:
     async def main(ctx: ServiceContext) -> None:
         await EventLogService(cfg, settings).run(ctx)
 
-    sys.exit(
-        run_service(
-            "eventlog",
-            main,
-            metrics_host=settings.metrics_host,
-            metrics_port=settings.metrics_port,
-            log_level=settings.log_level,
-        )
-    )
+    run_configured("eventlog", main, settings)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 import msgspec
 
 from common import config
-from common.runtime import ServiceContext, run_service
+from common.runtime import ServiceContext, run_configured
 from services.cli import config_option
 from services.feed.settings import FeedSettings
 
@@ -37,12 +35,4 @@ def command(config_file: str | None, record_dir: str | None) -> None:
 
         await feed_main(ctx, cfg, settings)
 
-    sys.exit(
-        run_service(
-            "feed",
-            main,
-            metrics_host=settings.metrics_host,
-            metrics_port=settings.metrics_port,
-            log_level=settings.log_level,
-        )
-    )
+    run_configured("feed", main, settings)

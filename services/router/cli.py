@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import sys
 
 import click
 
 from common import config
-from common.runtime import ServiceContext, run_service
+from common.runtime import ServiceContext, run_configured
 from services.cli import config_option
 from services.router.settings import RouterSettings
 
@@ -43,5 +42,4 @@ def command(config_file: str | None) -> None:
         finally:
             await router.close()
 
-    sys.exit(run_service("router", main, metrics_host=settings.metrics_host,
-                         metrics_port=settings.metrics_port, log_level=settings.log_level))
+    run_configured("router", main, settings)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
 import msgspec
 
 from common import config
-from common.runtime import ServiceContext, run_service
+from common.runtime import ServiceContext, run_configured
 from services.cli import config_option
 from services.sim.faults import PRIVATE_ORDERS
 from services.sim.settings import SimSettings
@@ -49,5 +48,4 @@ def command(config_file: str | None, **overrides: Any) -> None:
 
         await serve(settings, ctx)
 
-    sys.exit(run_service("sim", main, metrics_host=settings.metrics_host,
-                         metrics_port=settings.metrics_port, log_level=settings.log_level))
+    run_configured("sim", main, settings)
