@@ -7,6 +7,8 @@ tested on its own; the real feed and drop-copy services are tested against it en
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 from common.bus import Publisher, RouterServer
 from common.client.mirror import Mirror, Update, UpdateKind
@@ -106,6 +108,25 @@ async def follow(mirror: Mirror, book: Book, until: int, log: list[Update], time
     await asyncio.wait_for(run(), timeout)
 
 
+@contextlib.asynccontextmanager
+async def following() -> AsyncIterator[tuple[Feed, Mirror, Book, list[Update]]]:
+    """A feed, a mirror of its book and a client book already in sync at seq 2."""
+    feed = Feed()
+    await feed.start()
+    mirror = Mirror("feed", feed.pub_ep, feed.snap_ep, ["md.kraken-futures.PF_XBTUSD."])
+    await mirror.start()
+    try:
+        book, log = Book(), []
+        feed.level(1.0, 1.0)
+        await asyncio.sleep(0.3)
+        feed.level(2.0, 1.0)
+        await follow(mirror, book, until=2, log=log)
+        yield feed, mirror, book, log
+    finally:
+        await mirror.close()
+        await feed.close()
+
+
 async def test_late_joiner_gets_snapshot_then_only_newer_updates() -> None:
     feed = Feed()
     await feed.start()
@@ -140,16 +161,7 @@ async def test_late_joiner_gets_snapshot_then_only_newer_updates() -> None:
 
 
 async def test_gap_resets_the_topic_and_resyncs_from_the_snapshot() -> None:
-    feed = Feed()
-    await feed.start()
-    mirror = Mirror("feed", feed.pub_ep, feed.snap_ep, ["md.kraken-futures.PF_XBTUSD."])
-    await mirror.start()
-    try:
-        book, log = Book(), []
-        feed.level(1.0, 1.0)
-        await asyncio.sleep(0.3)
-        feed.level(2.0, 1.0)
-        await follow(mirror, book, until=2, log=log)
+    async with following() as (feed, mirror, book, log):
         # lose seq 3..4 on the wire: the book changes, the client never sees it
         feed.book.apply(
             MarketByPrice(
@@ -162,30 +174,15 @@ async def test_gap_resets_the_topic_and_resyncs_from_the_snapshot() -> None:
         kinds = [u.kind for u in log]
         assert UpdateKind.RESET in kinds and mirror.resyncs == 2
         assert book.bids == feed.book.bids == {2.0: 1.0, 3.0: 5.0}
-    finally:
-        await mirror.close()
-        await feed.close()
 
 
 async def test_stale_book_is_reset_until_the_next_snapshot() -> None:
-    feed = Feed()
-    await feed.start()
-    mirror = Mirror("feed", feed.pub_ep, feed.snap_ep, ["md.kraken-futures.PF_XBTUSD."])
-    await mirror.start()
-    try:
-        book, log = Book(), []
-        feed.level(1.0, 1.0)
-        await asyncio.sleep(0.3)
-        feed.level(2.0, 1.0)
-        await follow(mirror, book, until=2, log=log)
+    async with following() as (feed, mirror, book, log):
         feed.publish(MarketByPrice(exchange="kraken-futures", symbol="PF_XBTUSD", update_type=UpdateType.STALE))
         feed.level(7.0, 7.0, UpdateType.SNAPSHOT)
         await follow(mirror, book, until=4, log=log)
         assert [u.kind for u in log[-2:]] == [UpdateKind.RESET, UpdateKind.SNAPSHOT]
         assert book.bids == {7.0: 7.0}
-    finally:
-        await mirror.close()
-        await feed.close()
 
 
 def test_snapshot_entry_round_trip_keeps_publisher_seq() -> None:

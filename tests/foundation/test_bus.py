@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
@@ -33,6 +35,25 @@ def status(symbol: str = "PF_XBTUSD") -> MarketStatus:
 
 def endpoint() -> str:
     return f"tcp://127.0.0.1:{free_port()}"
+
+
+@contextlib.asynccontextmanager
+async def pubsub(
+    prefixes: list[str], service: str = "feed", *, settle: float = 0.3, **sub_kw: Any
+) -> AsyncIterator[tuple[Publisher, Subscriber]]:
+    """A publisher and a subscriber to it on a fresh loopback port, ``settle`` seconds after
+    connecting (the slow-joiner window), closed afterwards."""
+    ep = endpoint()
+    pub = Publisher(service, ep)
+    await pub.start()
+    sub = Subscriber({service: ep}, prefixes, **sub_kw)
+    await sub.start()
+    try:
+        await asyncio.sleep(settle)
+        yield pub, sub
+    finally:
+        await sub.close()
+        await pub.close()
 
 
 async def gather(sub: Subscriber, want: int, timeout: float = 5.0) -> list[Received | BusEvent]:
@@ -74,13 +95,7 @@ async def gather_events(
 
 
 async def test_round_trip_with_per_topic_seq() -> None:
-    ep = endpoint()
-    pub = Publisher("feed", ep)
-    await pub.start()
-    sub = Subscriber({"feed": ep}, ["md.kraken-futures."])
-    await sub.start()
-    try:
-        await asyncio.sleep(0.3)  # slow joiner: let the subscription reach the publisher
+    async with pubsub(["md.kraken-futures."]) as (pub, sub):
         for _ in range(3):
             pub.publish(TOPIC, status())
         pub.publish(OTHER, status("PF_ETHUSD"))
@@ -94,9 +109,6 @@ async def test_round_trip_with_per_topic_seq() -> None:
         assert isinstance(msg, MarketStatus)
         assert msg.source == "feed" and msg.session == pub.session and msg.send_time > 0
         assert first.receive_time >= msg.send_time
-    finally:
-        await sub.close()
-        await pub.close()
 
 
 async def test_heartbeats_are_published_at_least_every_second() -> None:
@@ -117,13 +129,7 @@ async def test_heartbeats_are_published_at_least_every_second() -> None:
 
 
 async def test_gap_is_reported_with_first_missing_and_received_seq() -> None:
-    ep = endpoint()
-    pub = Publisher("feed", ep)
-    await pub.start()
-    sub = Subscriber({"feed": ep}, ["md.kraken-futures."])
-    await sub.start()
-    try:
-        await asyncio.sleep(0.3)
+    async with pubsub(["md.kraken-futures."]) as (pub, sub):
         pub.publish(TOPIC, status())  # seq 1
         pub.publish(TOPIC, status())  # seq 2
         pub._seq[TOPIC][0] = 6  # the next message is seq 7: 3..6 are lost
@@ -132,9 +138,6 @@ async def test_gap_is_reported_with_first_missing_and_received_seq() -> None:
         gaps = [i for i in items if isinstance(i, BusEvent) and i.kind is EventKind.GAP]
         assert len(gaps) == 1
         assert (gaps[0].topic, gaps[0].expected, gaps[0].received) == (TOPIC, 3, 7)
-    finally:
-        await sub.close()
-        await pub.close()
 
 
 async def test_publisher_restart_is_reported_and_resets_seq_tracking() -> None:
@@ -293,19 +296,10 @@ async def test_reply_to_vanished_peer_is_counted_not_lost_silently() -> None:
 
 
 async def test_seq_tracking_can_be_left_to_the_owner() -> None:
-    ep = endpoint()
-    pub = Publisher("feed", ep)
-    await pub.start()
-    sub = Subscriber({"feed": ep}, ["md.kraken-futures."], track_seq=False)
-    await sub.start()
-    try:
-        await asyncio.sleep(0.3)
+    async with pubsub(["md.kraken-futures."], track_seq=False) as (pub, sub):
         pub.publish(TOPIC, status())
         pub._seq[TOPIC][0] = 6
         pub.publish(TOPIC, status())
         items = await gather(sub, 2)
         assert [i.header.seq for i in items if isinstance(i, Received)] == [1, 7]
         assert not [i for i in items if isinstance(i, BusEvent)]
-    finally:
-        await sub.close()
-        await pub.close()
