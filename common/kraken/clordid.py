@@ -49,3 +49,9 @@ def parse(cli_ord_id: str | None) -> tuple[str, int] | None:
     if order_id > MAX_ORDER_ID:
         return None
     return m.group(1), order_id
+
+
+def order_id(cli_ord_id: str | None) -> int | None:
+    """The client's order id encoded in a cliOrdId, or None if it is not one of ours."""
+    owner = parse(cli_ord_id)
+    return owner[1] if owner else None

@@ -226,12 +226,11 @@ class OrderState:
         quantity = total if total is not None else traded
         final = status in FINAL_ORDER_STATUSES
         remaining = 0.0 if final else max(quantity - traded, 0.0)
-        owner = clordid.parse(self.client_order_id)
         return OrderUpdate(
             account=account,
             exchange=exchange,
             symbol=self.symbol,
-            order_id=owner[1] if owner else None,
+            order_id=clordid.order_id(self.client_order_id),
             exchange_order_id=self.exchange_order_id,
             client_order_id=self.client_order_id,
             side=self.side,
@@ -263,12 +262,11 @@ class OrderState:
 
 def trade_update(exchange: str, account: str, fill: FillEvent, update_type: UpdateType) -> TradeUpdate:
     """The TradeUpdate of one fill."""
-    owner = clordid.parse(fill.client_order_id)
     return TradeUpdate(
         account=account,
         exchange=exchange,
         symbol=fill.symbol,
-        order_id=owner[1] if owner else None,
+        order_id=clordid.order_id(fill.client_order_id),
         exchange_order_id=fill.exchange_order_id,
         client_order_id=fill.client_order_id,
         trade_id=fill.fill_id,

@@ -16,10 +16,16 @@ import click
 from common.config import REPO_ROOT
 
 
-def fresh_env(template: str) -> str:
-    """``template`` (the text of .env.example) with empty credentials filled with random ones."""
+def fresh_credentials() -> tuple[str, str]:
+    """A random API key and base64 secret, shaped like Kraken's (56- and 88-character base64)."""
     key = base64.b64encode(secrets.token_bytes(42)).decode()
     secret = base64.b64encode(secrets.token_bytes(64)).decode()
+    return key, secret
+
+
+def fresh_env(template: str) -> str:
+    """``template`` (the text of .env.example) with empty credentials filled with random ones."""
+    key, secret = fresh_credentials()
     out = []
     for line in template.splitlines():
         if line.strip() == "KRAKEN_FUTURES_API_KEY=":

@@ -11,9 +11,7 @@ kept in ``proc.output()`` for assertions and printed when a test fails.
 
 from __future__ import annotations
 
-import base64
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -25,6 +23,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from services.tools.envinit import fresh_credentials as fresh_credentials  # re-exported for tests
+
 REPO = Path(__file__).resolve().parents[2]
 KGW = [sys.executable, "-m", "services.cli"]
 
@@ -34,13 +34,6 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
-
-
-def fresh_credentials() -> tuple[str, str]:
-    """A random API key and base64 secret, shaped like Kraken's."""
-    key = base64.b64encode(secrets.token_bytes(42)).decode()
-    secret = base64.b64encode(secrets.token_bytes(64)).decode()
-    return key, secret
 
 
 def wait_http_ok(url: str, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None) -> None:
