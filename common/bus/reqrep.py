@@ -101,6 +101,7 @@ class RouterServer:
         self._received = RECEIVED.labels(self._label)
         self._seq: dict[bytes, int] = {}
         self._task: asyncio.Task[None] | None = None
+        self._readable: Readable | None = None
         self._pending: set[asyncio.Future[None]] = set()
         self.rejected = 0
         self.dropped = 0
@@ -131,6 +132,9 @@ class RouterServer:
                 self._seq.pop(peer, None)
                 return False
             raise
+        finally:
+            if self._readable is not None:
+                self._readable.kick()
         self._sent.inc()
         return True
 
@@ -190,8 +194,14 @@ class RouterServer:
         if not task.cancelled() and task.exception() is not None:
             log.error("handler failed", exc_info=task.exception())
 
+    def watch(self) -> Readable:
+        """The socket's reader wake-up, kept so that :meth:`reply` can re-arm it after a send
+        (used by :meth:`serve` and by subclasses that serve differently)."""
+        self._readable = Readable(self.sock)
+        return self._readable
+
     async def serve(self) -> None:
-        readable = Readable(self.sock)
+        readable = self.watch()
         try:
             while True:
                 await readable.wait()
@@ -251,11 +261,19 @@ class DealerClient:
 
     def send(self, msg: Message) -> None:
         """Send a request (non-blocking; raises zmq.Again if the HWM is reached)."""
-        self.sock.send(encode(msg), zmq.NOBLOCK)
+        try:
+            self.sock.send(encode(msg), zmq.NOBLOCK)
+        finally:
+            if self._readable is not None:
+                self._readable.kick()
 
     def send_raw(self, *frames: bytes) -> None:
         """Send arbitrary frames (for tests of hostile input)."""
-        self.sock.send_multipart(list(frames), zmq.NOBLOCK)
+        try:
+            self.sock.send_multipart(list(frames), zmq.NOBLOCK)
+        finally:
+            if self._readable is not None:
+                self._readable.kick()
 
     async def _reader(self) -> None:
         assert self._readable is not None

@@ -107,6 +107,13 @@ class Readable:
                 return readable_now(self.sock)
         return True
 
+    def kick(self) -> None:
+        """Wake the waiter if a message is readable. Call after every send made outside the
+        reading loop: a send processes the socket's pending commands, which can consume the
+        FD's edge for a message that arrived meanwhile, and the waiter would sleep on it."""
+        if readable_now(self.sock):
+            self._event.set()
+
     def close(self) -> None:
         """Stop watching the FD (call before closing the socket)."""
         self._loop.remove_reader(self._fd)

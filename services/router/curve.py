@@ -19,7 +19,7 @@ import zmq
 from zmq.auth.thread import ThreadAuthenticator
 
 from common.bus import RouterServer
-from common.bus.sockets import Readable, context
+from common.bus.sockets import context
 from common.messages import Message
 
 from . import metrics
@@ -89,7 +89,7 @@ class OrderServer(RouterServer):
         return super().reply(peer, msg)
 
     async def serve(self) -> None:
-        readable = Readable(self.sock)
+        readable = self.watch()
         curve = bool(self.sock.getsockopt(zmq.CURVE_SERVER))
         try:
             while True:
