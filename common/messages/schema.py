@@ -9,6 +9,7 @@ what the types generate, so a change to the contract is always a deliberate chan
 
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,11 @@ SCHEMA_ID = "https://kraken-gateway.invalid/proto/messages.schema.json"
 def generate() -> dict[str, Any]:
     """The schema document: ``oneOf`` every message, each defined under ``$defs``."""
     refs, components = msgspec.json.schema_components(MESSAGE_TYPES, ref_template="#/$defs/{name}")
+    # msgspec copies docstrings into descriptions; recent releases dedent them, older ones did
+    # not. Clean them here so the committed file does not depend on the installed msgspec.
+    for component in components.values():
+        if "description" in component:
+            component["description"] = inspect.cleandoc(component["description"])
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
