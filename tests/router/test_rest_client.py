@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from urllib.parse import quote, urlencode
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from common.kraken.orders import cancelallorders, openorders, sendorder
 from common.kraken.rest import Failure, KrakenRest, encode_batch, encode_params, nonce_owner
@@ -15,6 +19,16 @@ from tests.support.processes import free_port
 def test_encode_params() -> None:
     assert encode_params({"a": "x y", "b": True, "c": None, "d": ["1", "2"]}) == "a=x%20y&b=true&d=1&d=2"
     assert encode_batch([{"order": "cancel", "cliOrdId": "k1.u.1"}]).startswith("json=%7B%22batchOrder")
+    assert encode_params({"symbol": "PF_XBTUSD", "size": "0.01", "cliOrdId": "k1.u.7"}) == (
+        "symbol=PF_XBTUSD&size=0.01&cliOrdId=k1.u.7"
+    )
+
+
+@given(st.dictionaries(st.text(min_size=1), st.one_of(st.text(), st.integers(), st.lists(st.text()))))
+def test_encode_params_fast_path_is_exactly_urlencode(params: dict[str, object]) -> None:
+    """The unreserved-characters fast path must sign and send the very bytes urlencode would."""
+    items = [(k, str(x)) for k, v in params.items() for x in (v if isinstance(v, list) else [v])]
+    assert encode_params(params) == urlencode(items, quote_via=quote)  # type: ignore[arg-type]
 
 
 def test_nonce_owner_is_one_per_key_and_strictly_increasing() -> None:
