@@ -48,16 +48,31 @@ def line(msg: Message, json_out: bool) -> str:
     return f"{type(msg).__name__}: {fields}"
 
 
-def settled(msg: Message, wait_fill: bool) -> bool:
-    """Whether ``msg`` ends the command: an error, a rejection, the exchange's answer (or, with
-    ``wait_fill``, a final order state instead of the answer)."""
-    if isinstance(msg, ErrorReply):
-        return True
-    if isinstance(msg, CancelAllOrdersAck):
-        return msg.status is not RequestStatus.FORWARDED
-    if isinstance(msg, OrderAck):
-        return msg.status is RequestStatus.REJECTED or (not wait_fill and msg.status is not RequestStatus.FORWARDED)
-    return isinstance(msg, OrderUpdate) and msg.status in FINAL_ORDER_STATUSES
+class Settlement:
+    """When a command is over (sans-I/O: feed it every message of the request, in order).
+
+    Over on an ErrorReply or a REJECTED ack; otherwise once the exchange's answer (an ack other
+    than FORWARDED) has arrived and, with ``wait_fill``, the order has reached a final state.
+    The drop-copy's OrderUpdate and the router's exchange ack race: a market order's FILLED
+    update, or a cancel's CANCELLED, often arrives before the ack, and the command waits for
+    both rather than leave the user without the exchange's answer."""
+
+    def __init__(self, wait_fill: bool) -> None:
+        self.wait_fill = wait_fill
+        self.answered = False
+        self.final = False
+
+    def see(self, msg: Message) -> bool:
+        """Take ``msg`` into account; True once the command is over."""
+        if isinstance(msg, ErrorReply):
+            return True
+        if isinstance(msg, OrderAck | CancelAllOrdersAck) and msg.status is not RequestStatus.FORWARDED:
+            if msg.status is RequestStatus.REJECTED:
+                return True
+            self.answered = True
+        elif isinstance(msg, OrderUpdate) and msg.status in FINAL_ORDER_STATUSES:
+            self.final = True
+        return self.answered and (self.final or not self.wait_fill)
 
 
 def failed(msg: Message) -> bool:
@@ -80,16 +95,19 @@ async def run(ctx_obj: dict[str, object], send: Callable[[OrderEntry], Ticket], 
     code = 0
     try:
         ticket = send(oe)
+        settlement = Settlement(wait_fill)
         shown = 0
         async with asyncio.timeout(wait):
             while True:
                 new = await ticket.more(shown)
                 shown += len(new)
+                over = False
                 for m in new:
                     print(line(m, json_out), flush=True)
                     if failed(m):
                         code = 2
-                if any(settled(m, wait_fill) for m in new):
+                    over = settlement.see(m) or over
+                if over:
                     return code
     except TimeoutError:
         for m in oe.unmatched:

@@ -61,8 +61,7 @@ def messages(out: str) -> list[dict[str, object]]:
 
 def kinds(got: list[dict[str, object]]) -> list[tuple[object, object]]:
     """(type, status) of every message printed. The exchange's answer and the drop-copy's update
-    race, and the tool prints everything that arrived in the same wake-up as the message that
-    settled it, so tests look for the settling message, not at the last line."""
+    race, so the order they are printed in varies; the tool waits for both where it needs both."""
     return [(m["type"], m.get("status")) for m in got]
 
 
@@ -82,9 +81,9 @@ def test_order_create_then_cancel_from_another_invocation(stack: StackConfig) ->
     assert ("OrderAck", "ACCEPTED") in got and ("OrderAck", "REJECTED") not in got, got
     r = kgw(stack, "order", "--json", "cancel", "424242")
     assert r.returncode == 0, r.stdout + r.stderr
-    # the exchange's answer and the drop-copy update race: either one settles the command
+    # the CANCELLED update may come first, but the command always waits for the exchange's answer
     got = kinds(messages(r.stdout))
-    assert {("OrderAck", "ACCEPTED"), ("OrderUpdate", "CANCELLED")} & set(got), got
+    assert ("OrderAck", "ACCEPTED") in got, got
 
 
 def test_order_rejection_exits_nonzero_with_the_reason(stack: StackConfig) -> None:

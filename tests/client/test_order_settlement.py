@@ -1,0 +1,70 @@
+"""When ``kgw order`` stops listening: plain calls on the sans-I/O :class:`Settlement`, with
+the exchange ack and the drop-copy update arriving in either order."""
+
+from __future__ import annotations
+
+from common.messages import (
+    CancelAllOrdersAck,
+    ErrorCode,
+    ErrorReply,
+    Message,
+    OrderAck,
+    OrderStatus,
+    OrderType,
+    OrderUpdate,
+    Origin,
+    RequestStatus,
+    RequestType,
+    Side,
+)
+from services.tools.order import Settlement
+
+
+def ack(status: RequestStatus, kind: RequestType = RequestType.CREATE_ORDER) -> OrderAck:
+    origin = Origin.GATEWAY if status is RequestStatus.FORWARDED else Origin.EXCHANGE
+    return OrderAck(account="main", order_id=7, request_type=kind, origin=origin, status=status)
+
+
+def update(status: OrderStatus) -> OrderUpdate:
+    remaining = 0.0 if status is OrderStatus.FILLED else 0.01
+    return OrderUpdate(account="main", exchange="kraken-futures", symbol="PF_XBTUSD", order_id=7,
+                       exchange_order_id="x", side=Side.BUY, order_type=OrderType.MARKET, status=status,
+                       quantity=0.01, remaining_quantity=remaining)
+
+
+def over_after(wait_fill: bool, *msgs: Message) -> list[bool]:
+    s = Settlement(wait_fill)
+    return [s.see(m) for m in msgs]
+
+
+def test_plain_command_ends_at_the_exchange_answer() -> None:
+    assert over_after(False, ack(RequestStatus.FORWARDED), ack(RequestStatus.ACCEPTED)) == [False, True]
+
+
+def test_a_final_update_before_the_ack_does_not_end_it() -> None:
+    """The race: a cancel's CANCELLED update (or a market order's FILLED) overtakes the ack."""
+    got = over_after(False, ack(RequestStatus.FORWARDED, RequestType.CANCEL_ORDER), update(OrderStatus.CANCELLED),
+                     ack(RequestStatus.ACCEPTED, RequestType.CANCEL_ORDER))
+    assert got == [False, False, True]
+
+
+def test_until_final_needs_both_the_answer_and_the_final_state_in_any_order() -> None:
+    fwd, acc = ack(RequestStatus.FORWARDED), ack(RequestStatus.ACCEPTED)
+    working, filled = update(OrderStatus.WORKING), update(OrderStatus.FILLED)
+    assert over_after(True, fwd, acc, working, filled) == [False, False, False, True]
+    assert over_after(True, fwd, working, filled, acc) == [False, False, False, True]
+
+
+def test_rejections_and_errors_end_it_at_once() -> None:
+    assert over_after(True, ack(RequestStatus.FORWARDED), ack(RequestStatus.REJECTED)) == [False, True]
+    assert over_after(False, ErrorReply(error=ErrorCode.INVALID_MESSAGE, text="not JSON")) == [True]
+
+
+def test_an_uncertain_answer_with_until_final_waits_for_the_order_state() -> None:
+    assert over_after(True, ack(RequestStatus.TIMEOUT), update(OrderStatus.FILLED)) == [False, True]
+
+
+def test_cancel_all_ends_at_its_answer() -> None:
+    fwd = CancelAllOrdersAck(account="main", origin=Origin.GATEWAY, status=RequestStatus.FORWARDED)
+    done = CancelAllOrdersAck(account="main", origin=Origin.EXCHANGE, status=RequestStatus.ACCEPTED)
+    assert over_after(False, fwd, done) == [False, True]
