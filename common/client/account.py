@@ -57,6 +57,8 @@ class AccountState:
 
     def apply(self, update: Update) -> None:
         """Apply one mirror update (``updates()`` does this for you)."""
+        if update.kind is UpdateKind.SYNCED:
+            return
         kind = topics.parts(update.topic)[-1]
         if update.kind is UpdateKind.RESET:
             if kind == "order":

@@ -7,6 +7,7 @@
     async for update in md.updates():               # each update already applied to md's state
         book = md.books["PF_XBTUSD"]                # common.book.Book: bids/asks, best, depth
         if "PF_XBTUSD" in md.stale: ...             # not trustworthy right now (resyncing)
+        if "PF_XBTUSD" in md.unpublished: ...       # the feed has nothing for it (unknown symbol?)
 
 The snapshot-then-updates dance (Clone pattern) is done by :class:`~common.client.mirror.Mirror`:
 a gap, a STALE book or a feed restart resynchronizes that book by itself.
@@ -65,6 +66,13 @@ class MarketData:
         self.stats: dict[str, Statistics] = {}
         self.trades: dict[str, deque[Trade]] = {s: deque(maxlen=trades_kept) for s in self.symbols}
 
+    @property
+    def unpublished(self) -> set[str]:
+        """Requested symbols the feed's snapshot had nothing for, and that nothing has arrived
+        for since: an unknown symbol, one outside the feed's symbol selection, or a feed still
+        starting. A ``SYNCED`` update is the moment to look."""
+        return {s for s in self.symbols if f"md.{self.exchange}.{s}." in self.mirror.empty}
+
     async def start(self) -> None:
         await self.mirror.start()
 
@@ -90,6 +98,8 @@ class MarketData:
 
     def apply(self, update: Update) -> None:
         """Apply one mirror update to the state (``updates()`` does this for you)."""
+        if update.kind is UpdateKind.SYNCED:
+            return
         kind = topics.parts(update.topic)[-1]
         symbol = topics.parts(update.topic)[2]
         if update.kind is UpdateKind.RESET:

@@ -11,12 +11,16 @@ service) speak the same protocol, so this class serves both::
     mirror = Mirror("feed", pub_endpoint, snapshot_endpoint, ["md.kraken-futures.PF_XBTUSD."])
     await mirror.start()
     async for update in mirror.updates():
-        update.kind     # SNAPSHOT (state replaced), UPDATE (apply), RESET (forget the topic)
+        update.kind     # SNAPSHOT (state replaced), UPDATE (apply), RESET (forget the topic),
+                        # SYNCED (a prefix's snapshot is complete)
         update.topic, update.message
 
 Within one topic, what ``updates()`` yields after a SNAPSHOT is exactly the publisher's sequence
 with nothing missing and nothing twice. RESET says the topic is being resynchronized: drop its
-state until the next SNAPSHOT.
+state until the next SNAPSHOT. SYNCED (``topic`` is the prefix, ``message`` None) follows the
+SNAPSHOTs of each completed snapshot request. A prefix whose snapshot held no topic is in
+:attr:`Mirror.empty` until a message under it arrives: the publisher has nothing for it (an
+unknown symbol, an account with no state, or not yet).
 """
 
 from __future__ import annotations
@@ -49,11 +53,12 @@ class UpdateKind(StrEnum):
     SNAPSHOT = "SNAPSHOT"
     UPDATE = "UPDATE"
     RESET = "RESET"
+    SYNCED = "SYNCED"
 
 
 @dataclass(slots=True)
 class Update:
-    """One step of the mirror: ``message`` on ``topic`` (None for RESET)."""
+    """One step of the mirror: ``message`` on ``topic`` (None for RESET and SYNCED)."""
 
     kind: UpdateKind
     topic: str
@@ -106,6 +111,8 @@ class Mirror:
         #: bus messages held back while their topic is syncing
         self._held: list[tuple[str, Message]] = []
         self.resyncs = 0
+        #: prefixes whose last snapshot held no topic, and under which nothing arrived since
+        self.empty: set[str] = set()
         self.silent = False
         self._synced_once = False
 
@@ -165,6 +172,8 @@ class Mirror:
         """Apply one bus message to a synchronized topic (or resync it)."""
         applied = self._applied.get(topic)
         if applied is None:
+            if self.empty:
+                self.empty.difference_update([p for p in self.empty if topic.startswith(p)])
             if needs_base(msg):
                 self._resync([topic], out)
                 return
@@ -228,12 +237,18 @@ class Mirror:
         for entry in entries:
             self._applied[entry.topic] = (entry.message.session, entry.message.seq)
             out.append(Update(UpdateKind.SNAPSHOT, entry.topic, entry.message))
+        for p in done:
+            if any(entry.topic.startswith(p) for entry in entries):
+                self.empty.discard(p)
+            else:
+                self.empty.add(p)
         held, self._held = self._held, []
         for topic, bus_msg in held:
             if self._syncing_prefix(topic) is not None:
                 self._held.append((topic, bus_msg))
             else:
                 self._apply(topic, bus_msg, out)
+        out.extend(Update(UpdateKind.SYNCED, p, None) for p in done)
 
     def _expire(self, out: list[Update]) -> None:
         """Ask again for every snapshot that did not complete in time: never wait forever."""

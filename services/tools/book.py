@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import click
 
 from common import config
-from common.client import MarketData
+from common.client import MarketData, UpdateKind
 from services.cli import config_option
 
 CLEAR = "\x1b[H\x1b[2J"
@@ -49,7 +49,11 @@ async def run(md: MarketData, symbol: str, depth: int, once: bool, seconds: floa
     last = 0.0
     try:
         async with asyncio.timeout(seconds if seconds > 0 else None):
-            async for _ in md.updates():
+            async for update in md.updates():
+                if update.kind is UpdateKind.SYNCED and symbol in md.unpublished:
+                    print(f"the feed publishes nothing for {symbol}: not a symbol it knows, or not among "
+                          "its configured symbols ([feed] symbols), or it is still starting", file=sys.stderr)
+                    return 1
                 if once:
                     if symbol not in md.stale:
                         print(render(md, symbol, depth))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from common.bus import Publisher, RouterServer
 from common.client.mirror import Mirror, Update, UpdateKind
@@ -75,6 +75,9 @@ class Feed:
     async def serve(self, peer: bytes, req: Message) -> None:
         assert isinstance(req, SnapshotRequest)
         await self.release.wait()
+        if not any(TOPIC.startswith(p) for p in req.topics):  # as the real services: only what was asked
+            self.server.reply(peer, SnapshotEnd(request_id=req.request_id, count=0))
+            return
         self.server.reply(peer, SnapshotEntry(request_id=req.request_id, topic=TOPIC, message=self.state()))
         self.server.reply(peer, SnapshotEnd(request_id=req.request_id, count=1))
 
@@ -183,6 +186,34 @@ async def test_stale_book_is_reset_until_the_next_snapshot() -> None:
         await follow(mirror, book, until=4, log=log)
         assert [u.kind for u in log[-2:]] == [UpdateKind.RESET, UpdateKind.SNAPSHOT]
         assert book.bids == {7.0: 7.0}
+
+
+async def test_a_prefix_the_publisher_has_nothing_for_is_empty_until_data_arrives() -> None:
+    feed = Feed()
+    await feed.start()
+    known, unknown = "md.kraken-futures.PF_XBTUSD.", "md.kraken-futures.PF_NOPE."
+    mirror = Mirror("feed", feed.pub_ep, feed.snap_ep, [known, unknown])
+    await mirror.start()
+    log: list[Update] = []
+
+    async def until(pred: Callable[[Update], bool]) -> None:
+        async for u in mirror.updates():
+            log.append(u)
+            if pred(u):
+                return
+
+    try:
+        await asyncio.wait_for(until(lambda u: u.kind is UpdateKind.SYNCED), 10)
+        assert mirror.empty == {unknown}
+        assert [u.kind for u in log] == [UpdateKind.SNAPSHOT, UpdateKind.SYNCED]  # the entry, then its end
+        # the publisher starts publishing under the prefix (a symbol added late): no longer empty
+        late = MarketByPrice(exchange="kraken-futures", symbol="PF_NOPE", update_type=UpdateType.SNAPSHOT)
+        feed.pub.publish(unknown + "mbp.", late)
+        await asyncio.wait_for(until(lambda u: u.topic == unknown + "mbp."), 10)
+        assert mirror.empty == set()
+    finally:
+        await mirror.close()
+        await feed.close()
 
 
 def test_snapshot_entry_round_trip_keeps_publisher_seq() -> None:

@@ -55,6 +55,12 @@ def test_book_once_prints_a_consistent_book(stack: StackConfig) -> None:
     assert best_bid < best_ask
 
 
+def test_book_of_a_symbol_the_feed_does_not_carry_says_so_at_once(stack: StackConfig) -> None:
+    r = kgw(stack, "book", "PF_NOPE", "--once")
+    assert r.returncode == 1
+    assert "the feed publishes nothing for PF_NOPE" in r.stderr, r.stderr
+
+
 def messages(out: str) -> list[dict[str, object]]:
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
