@@ -93,10 +93,10 @@ async def run(ctx_obj: dict[str, object], send: Callable[[OrderEntry], Ticket], 
     json_out = bool(ctx_obj["json"])
     wait = float(str(ctx_obj["wait"]))
     code = 0
+    shown = 0
     try:
         ticket = send(oe)
         settlement = Settlement(wait_fill)
-        shown = 0
         async with asyncio.timeout(wait):
             while True:
                 new = await ticket.more(shown)
@@ -112,7 +112,11 @@ async def run(ctx_obj: dict[str, object], send: Callable[[OrderEntry], Ticket], 
     except TimeoutError:
         for m in oe.unmatched:
             print(line(m, json_out), flush=True)
-        print(f"# no final answer within {wait}s", file=sys.stderr)
+        if shown == 0 and not oe.unmatched:
+            print(f"# the router at {cfg.bus.router_orders} did not answer within {wait}s: is it running? "
+                  "(kgw status)", file=sys.stderr)
+        else:
+            print(f"# no final answer within {wait}s", file=sys.stderr)
         return 3
     finally:
         await oe.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import REPO
+from tests.support.processes import REPO, free_port
 from tests.support.stack import Stack, StackConfig, stack_config
 
 
@@ -106,3 +106,15 @@ def test_cancel_all(stack: StackConfig) -> None:
     [ack] = [m for m in messages(r.stdout) if m["type"] == "CancelAllOrdersAck" and m["status"] != "FORWARDED"]
     assert ack["status"] == "ACCEPTED", r.stdout
     assert int(ack["number_of_affected_orders"]) >= 1  # type: ignore[call-overload]
+
+
+def test_order_with_no_router_says_where_it_looked(tmp_path: Path) -> None:
+    cfg = tmp_path / "nothing-listens.toml"
+    cfg.write_text(f'[bus]\nrouter_orders = "tcp://127.0.0.1:{free_port()}"\n')
+    r = subprocess.run(
+        [sys.executable, "-m", "services.cli", "order", "--config", str(cfg), "--wait", "1",
+         "create", "PF_XBTUSD", "buy", "0.01", "--price", "1000"],
+        cwd=REPO, capture_output=True, text=True, timeout=30,
+    )
+    assert r.returncode == 3
+    assert "did not answer within 1.0s: is it running?" in r.stderr, r.stderr
