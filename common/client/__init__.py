@@ -12,6 +12,16 @@ All asyncio-native; endpoints default to the demo socket map (proto/README.md).
 from .account import AccountState
 from .marketdata import MarketData
 from .mirror import Mirror, Update, UpdateKind
-from .orders import OrderEntry, Ticket, is_final_ack
+from .orders import OrderEntry, Settlement, Ticket, is_final_ack
 
-__all__ = ["AccountState", "MarketData", "Mirror", "OrderEntry", "Ticket", "Update", "UpdateKind", "is_final_ack"]
+__all__ = [
+    "AccountState",
+    "MarketData",
+    "Mirror",
+    "OrderEntry",
+    "Settlement",
+    "Ticket",
+    "Update",
+    "UpdateKind",
+    "is_final_ack",
+]

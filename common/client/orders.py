@@ -39,6 +39,7 @@ from common.messages import (
     OrderType,
     OrderUpdate,
     RequestStatus,
+    RequestType,
     Side,
     TimeInForce,
     TradeUpdate,
@@ -98,26 +99,70 @@ class Ticket:
 
     async def wait(self, pred: Callable[[Message], bool], timeout: float = 10.0) -> Message:
         """The first message (already received or to come) for which ``pred`` is true."""
+        return await self._scan(lambda m: m if pred(m) else None, timeout)
+
+    async def wait_final(self, timeout: float = 10.0) -> Message:
+        """The message that ended the order: its final OrderUpdate, the REJECTED ack of its
+        create, or an ErrorReply. A final update is returned only once the exchange's answer
+        (an ACCEPTED / TIMEOUT / DISCONNECTED ack) is on the ticket too, so ``acks`` is complete;
+        the drop-copy's update often overtakes it. TimeoutError after ``timeout`` seconds."""
+        settlement = Settlement(wait_fill=True)
+        return await self._scan(lambda m: settlement.ending if settlement.see(m) else None, timeout)
+
+    async def _scan(self, step: Callable[[Message], Message | None], timeout: float) -> Message:
+        """Feed every message, received or to come, to ``step`` until it returns one."""
         seen = 0
         async with asyncio.timeout(timeout):
             while True:
                 for msg in self.messages[seen:]:
-                    if pred(msg):
-                        return msg
+                    found = step(msg)
+                    if found is not None:
+                        return found
                 seen = len(self.messages)
                 self._changed.clear()
                 await self._changed.wait()
 
-    async def wait_final(self, timeout: float = 10.0) -> Message:
-        """The first message that ends the order: an OrderUpdate in a final status, or a
-        REJECTED ack."""
-        return await self.wait(
-            lambda m: (
-                (isinstance(m, OrderUpdate) and m.status in FINAL_ORDER_STATUSES)
-                or (isinstance(m, OrderAck) and m.status is RequestStatus.REJECTED)
-            ),
-            timeout,
-        )
+
+class Settlement:
+    """When a request's (or an order's) outcome is known, sans-I/O: feed it every message of
+    the ticket in order; :meth:`see` turns True once it is, and :attr:`ending` is the message
+    that settled it.
+
+    wait_fill=False (one request's answer): over at the first final ack (ACCEPTED, REJECTED,
+    TIMEOUT, DISCONNECTED) or ErrorReply; ``ending`` is that message.
+    wait_fill=True (the order's end): over at an ErrorReply, a REJECTED ack of the create, or
+    once both a final ack and a final OrderUpdate have arrived, in either order; ``ending`` is
+    the final update. A modify or cancel refused along the way does not end the order.
+
+    The drop-copy's OrderUpdate and the router's exchange ack race: a market order's FILLED, or
+    a cancel's CANCELLED, often arrives first. Waiting for both keeps the exchange's answer
+    from being missed."""
+
+    def __init__(self, wait_fill: bool) -> None:
+        self.wait_fill = wait_fill
+        self.answer: Message | None = None
+        self.final: OrderUpdate | None = None
+        self.ending: Message | None = None
+
+    def see(self, msg: Message) -> bool:
+        """Take ``msg`` into account; True once the outcome is known."""
+        if self.ending is not None:
+            return True
+        if isinstance(msg, ErrorReply):
+            self.ending = msg
+        elif isinstance(msg, OrderAck | CancelAllOrdersAck) and msg.status in FINAL_ACK:
+            of_create = isinstance(msg, OrderAck) and msg.request_type is RequestType.CREATE_ORDER
+            if msg.status is RequestStatus.REJECTED and (of_create or not self.wait_fill):
+                self.ending = msg
+            self.answer = self.answer or msg
+        elif isinstance(msg, OrderUpdate) and msg.status in FINAL_ORDER_STATUSES:
+            self.final = msg
+        if self.ending is None and self.answer is not None:
+            if not self.wait_fill:
+                self.ending = self.answer
+            elif self.final is not None:
+                self.ending = self.final
+        return self.ending is not None
 
 
 class OrderEntry:

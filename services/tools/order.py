@@ -20,15 +20,13 @@ import click
 import msgspec
 
 from common import config
-from common.client import OrderEntry, Ticket
+from common.client import OrderEntry, Settlement, Ticket
 from common.messages import (
-    FINAL_ORDER_STATUSES,
     CancelAllOrdersAck,
     ErrorReply,
     Message,
     OrderAck,
     OrderType,
-    OrderUpdate,
     RequestStatus,
     Side,
     TimeInForce,
@@ -46,33 +44,6 @@ def line(msg: Message, json_out: bool) -> str:
     body = msgspec.to_builtins(msg)
     fields = " ".join(f"{k}={v}" for k, v in body.items() if k not in ENVELOPE and k != "type" and v not in (None, ""))
     return f"{type(msg).__name__}: {fields}"
-
-
-class Settlement:
-    """When a command is over (sans-I/O: feed it every message of the request, in order).
-
-    Over on an ErrorReply or a REJECTED ack; otherwise once the exchange's answer (an ack other
-    than FORWARDED) has arrived and, with ``wait_fill``, the order has reached a final state.
-    The drop-copy's OrderUpdate and the router's exchange ack race: a market order's FILLED
-    update, or a cancel's CANCELLED, often arrives before the ack, and the command waits for
-    both rather than leave the user without the exchange's answer."""
-
-    def __init__(self, wait_fill: bool) -> None:
-        self.wait_fill = wait_fill
-        self.answered = False
-        self.final = False
-
-    def see(self, msg: Message) -> bool:
-        """Take ``msg`` into account; True once the command is over."""
-        if isinstance(msg, ErrorReply):
-            return True
-        if isinstance(msg, OrderAck | CancelAllOrdersAck) and msg.status is not RequestStatus.FORWARDED:
-            if msg.status is RequestStatus.REJECTED:
-                return True
-            self.answered = True
-        elif isinstance(msg, OrderUpdate) and msg.status in FINAL_ORDER_STATUSES:
-            self.final = True
-        return self.answered and (self.final or not self.wait_fill)
 
 
 def failed(msg: Message) -> bool:

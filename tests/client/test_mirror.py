@@ -206,10 +206,20 @@ async def test_a_prefix_the_publisher_has_nothing_for_is_empty_until_data_arrive
         await asyncio.wait_for(until(lambda u: u.kind is UpdateKind.SYNCED), 10)
         assert mirror.empty == {unknown}
         assert [u.kind for u in log] == [UpdateKind.SNAPSHOT, UpdateKind.SYNCED]  # the entry, then its end
-        # the publisher starts publishing under the prefix (a symbol added late): no longer empty
-        late = MarketByPrice(exchange="kraken-futures", symbol="PF_NOPE", update_type=UpdateType.SNAPSHOT)
-        feed.pub.publish(unknown + "mbp.", late)
-        await asyncio.wait_for(until(lambda u: u.topic == unknown + "mbp."), 10)
+        # the publisher starts publishing under the prefix (a symbol added late): no longer empty.
+        # Published until seen: the snapshot came over the DEALER, so the SUB's subscription may
+        # still be on its way to the PUB, which drops what nobody has subscribed to yet.
+        async def publish_late() -> None:
+            while True:
+                late = MarketByPrice(exchange="kraken-futures", symbol="PF_NOPE", update_type=UpdateType.SNAPSHOT)
+                feed.pub.publish(unknown + "mbp.", late)
+                await asyncio.sleep(0.05)
+
+        publisher = asyncio.create_task(publish_late())
+        try:
+            await asyncio.wait_for(until(lambda u: u.topic == unknown + "mbp."), 10)
+        finally:
+            publisher.cancel()
         assert mirror.empty == set()
     finally:
         await mirror.close()

@@ -1,8 +1,12 @@
-"""When ``kgw order`` stops listening: plain calls on the sans-I/O :class:`Settlement`, with
-the exchange ack and the drop-copy update arriving in either order."""
+"""When a request's or an order's outcome is known (``Ticket.wait_final``, ``kgw order``):
+plain calls on the sans-I/O :class:`Settlement`, with the exchange ack and the drop-copy update
+arriving in either order."""
 
 from __future__ import annotations
 
+import asyncio
+
+from common.client.orders import Settlement, Ticket
 from common.messages import (
     CancelAllOrdersAck,
     ErrorCode,
@@ -17,7 +21,6 @@ from common.messages import (
     RequestType,
     Side,
 )
-from services.tools.order import Settlement
 
 
 def ack(status: RequestStatus, kind: RequestType = RequestType.CREATE_ORDER) -> OrderAck:
@@ -68,3 +71,32 @@ def test_cancel_all_ends_at_its_answer() -> None:
     fwd = CancelAllOrdersAck(account="main", origin=Origin.GATEWAY, status=RequestStatus.FORWARDED)
     done = CancelAllOrdersAck(account="main", origin=Origin.EXCHANGE, status=RequestStatus.ACCEPTED)
     assert over_after(False, fwd, done) == [False, True]
+
+
+def test_a_refused_modify_does_not_end_the_order() -> None:
+    refused = ack(RequestStatus.REJECTED, RequestType.MODIFY_ORDER)
+    got = over_after(True, ack(RequestStatus.ACCEPTED), refused, update(OrderStatus.FILLED))
+    assert got == [False, False, True]
+
+
+def test_ending_is_the_final_update_or_the_answer() -> None:
+    s = Settlement(True)
+    for m in (update(OrderStatus.FILLED), ack(RequestStatus.ACCEPTED)):
+        s.see(m)
+    assert isinstance(s.ending, OrderUpdate) and s.ending.status is OrderStatus.FILLED
+    s = Settlement(False)
+    s.see(ack(RequestStatus.ACCEPTED))
+    assert isinstance(s.ending, OrderAck) and s.ending.status is RequestStatus.ACCEPTED
+
+
+async def test_ticket_wait_final_returns_the_fill_once_the_overtaken_ack_is_in() -> None:
+    ticket = Ticket(7, "r1")
+    for m in (ack(RequestStatus.FORWARDED), update(OrderStatus.FILLED)):
+        ticket.add(m)
+    waiter = asyncio.create_task(ticket.wait_final(timeout=5))
+    await asyncio.sleep(0.05)
+    assert not waiter.done(), "the exchange's answer has not arrived yet"
+    ticket.add(ack(RequestStatus.ACCEPTED))
+    final = await waiter
+    assert isinstance(final, OrderUpdate) and final.status is OrderStatus.FILLED
+    assert [a.status for a in ticket.acks] == [RequestStatus.FORWARDED, RequestStatus.ACCEPTED]
