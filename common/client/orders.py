@@ -105,9 +105,16 @@ class Ticket:
         """The message that ended the order: its final OrderUpdate, the REJECTED ack of its
         create, or an ErrorReply. A final update is returned only once the exchange's answer
         (an ACCEPTED / TIMEOUT / DISCONNECTED ack) is on the ticket too, so ``acks`` is complete;
-        the drop-copy's update often overtakes it. TimeoutError after ``timeout`` seconds."""
+        the drop-copy's update often overtakes it. If the answer never comes (a router killed
+        mid-request), the final update is returned after ``timeout`` seconds; with no final
+        update either, TimeoutError."""
         settlement = Settlement(wait_fill=True)
-        return await self._scan(lambda m: settlement.ending if settlement.see(m) else None, timeout)
+        try:
+            return await self._scan(lambda m: settlement.ending if settlement.see(m) else None, timeout)
+        except TimeoutError:
+            if settlement.final is not None:
+                return settlement.final
+            raise
 
     async def _scan(self, step: Callable[[Message], Message | None], timeout: float) -> Message:
         """Feed every message, received or to come, to ``step`` until it returns one."""

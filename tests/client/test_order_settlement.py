@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from common.client.orders import Settlement, Ticket
 from common.messages import (
     CancelAllOrdersAck,
@@ -100,3 +102,18 @@ async def test_ticket_wait_final_returns_the_fill_once_the_overtaken_ack_is_in()
     final = await waiter
     assert isinstance(final, OrderUpdate) and final.status is OrderStatus.FILLED
     assert [a.status for a in ticket.acks] == [RequestStatus.FORWARDED, RequestStatus.ACCEPTED]
+
+
+async def test_ticket_wait_final_settles_for_the_update_when_the_answer_is_lost() -> None:
+    ticket = Ticket(7, "r1")
+    for m in (ack(RequestStatus.FORWARDED), update(OrderStatus.FILLED)):  # the router died mid-request
+        ticket.add(m)
+    final = await ticket.wait_final(timeout=0.2)
+    assert isinstance(final, OrderUpdate) and final.status is OrderStatus.FILLED
+
+
+async def test_ticket_wait_final_times_out_with_nothing_final() -> None:
+    ticket = Ticket(7, "r1")
+    ticket.add(ack(RequestStatus.FORWARDED))
+    with pytest.raises(TimeoutError):
+        await ticket.wait_final(timeout=0.2)
