@@ -65,9 +65,9 @@ async def run(ctx_obj: dict[str, object], send: Callable[[OrderEntry], Ticket], 
     wait = float(str(ctx_obj["wait"]))
     code = 0
     shown = 0
+    settlement = Settlement(wait_fill)
     try:
         ticket = send(oe)
-        settlement = Settlement(wait_fill)
         async with asyncio.timeout(wait):
             while True:
                 new = await ticket.more(shown)
@@ -83,6 +83,10 @@ async def run(ctx_obj: dict[str, object], send: Callable[[OrderEntry], Ticket], 
     except TimeoutError:
         for m in oe.unmatched:
             print(line(m, json_out), flush=True)
+        if settlement.final is not None:
+            print(f"# the order is {settlement.final.status.value}, but the exchange's answer did not arrive "
+                  f"within {wait}s", file=sys.stderr)
+            return 2
         if shown == 0 and not oe.unmatched:
             print(f"# the router at {cfg.bus.router_orders} did not answer within {wait}s: is it running? "
                   "(kgw status)", file=sys.stderr)
