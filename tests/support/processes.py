@@ -12,13 +12,14 @@ kept in ``proc.output()`` for assertions and printed when a test fails.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+import urllib.parse
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -29,11 +30,58 @@ REPO = Path(__file__).resolve().parents[2]
 KGW = [sys.executable, "-m", "services.cli"]
 
 
+PORT_RANGE = (20_000, 32_767)
+"""Where test ports come from: below Linux's ephemeral range (32768-60999 by default), so no
+``bind(0)`` and no outgoing connection's source port can take a port between the moment it
+is handed out and the moment its service binds it."""
+
+_handed_out: set[int] = set()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port free on loopback right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+    """A TCP port free on ``host`` right now, never the same twice in one test run.
+
+    A stack's config takes a dozen ports before any service binds them; ports from
+    ``bind(0)`` could repeat within that set, or be taken meanwhile as a connection's source
+    port, and a service would then fail to bind, or worse, a health probe would talk to another
+    service's socket."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(1000):
+        port = random.randint(*PORT_RANGE)
+        if port in _handed_out:
+            continue
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port in {PORT_RANGE} on {host}")
+
+
+def _get_status(url: str, timeout: float) -> int:
+    """HTTP status of a GET of ``url``, read within ``timeout`` seconds in all. urllib's
+    timeout is per read, so a peer that trickles bytes (a ZeroMQ socket on a port mixed up
+    with a health port) could hold it forever; here the whole exchange has one deadline."""
+    parts = urllib.parse.urlsplit(url)
+    deadline = time.monotonic() + timeout
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as s:
+        s.sendall(f"GET {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n".encode())
+        head = b""
+        while b"\r\n" not in head and len(head) < 64:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no HTTP status line from {url} within {timeout}s")
+            s.settimeout(left)
+            chunk = s.recv(64)
+            if not chunk:
+                break
+            head += chunk
+    status = head.split(b"\r\n", 1)[0].split()
+    if len(status) < 2 or not status[0].startswith(b"HTTP/"):
+        raise ConnectionError(f"{url} did not answer HTTP: {head[:32]!r}")
+    return int(status[1])
 
 
 def wait_http_ok(url: str, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None) -> None:
@@ -44,9 +92,8 @@ def wait_http_ok(url: str, timeout: float = 20.0, proc: subprocess.Popen[bytes] 
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"process exited with {proc.returncode} before {url} was ready")
         try:
-            with urllib.request.urlopen(url, timeout=1.0) as r:
-                if r.status == 200:
-                    return
+            if _get_status(url, 1.0) == 200:
+                return
         except Exception as e:  # not up yet
             last = e
         time.sleep(0.05)
