@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
 import sys
@@ -30,6 +31,10 @@ from common import logs
 from common.config import ServiceSettings
 
 log = logging.getLogger("kgw.runtime")
+
+BIND_RETRY_S = 5.0
+"""Seconds the metrics/health listener keeps retrying a port still in use (a predecessor that
+is still closing) before the service gives up with a clear error."""
 
 SHUTDOWN_GRACE = 5.0
 """Seconds between SIGTERM and a forced exit."""
@@ -81,7 +86,17 @@ async def _serve_metrics(ctx: ServiceContext, host: str, port: int) -> web.AppRu
     app.router.add_get("/health", health)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    deadline = time.monotonic() + BIND_RETRY_S
+    while True:
+        try:
+            await web.TCPSite(runner, host, port).start()
+            break
+        except OSError as e:
+            if e.errno != errno.EADDRINUSE or time.monotonic() >= deadline:
+                await runner.cleanup()
+                what = f"cannot listen on {host}:{port} for /metrics and /health: {e.strerror}"
+                raise OSError(e.errno, what) from None
+            await asyncio.sleep(0.1)
     log.info("metrics and health listening", extra={"fields": {"url": f"http://{host}:{port}/health"}})
     return runner
 
@@ -96,7 +111,11 @@ async def _run(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, ctx.stopping.set)
-    runner = await _serve_metrics(ctx, metrics_host, metrics_port)
+    try:
+        runner = await _serve_metrics(ctx, metrics_host, metrics_port)
+    except OSError as e:  # a configuration problem: one clear line, not a traceback
+        log.error("cannot start", extra={"fields": {"error": str(e)}})
+        return 1
     task = asyncio.create_task(main(ctx), name=f"{service}-main")
     stop_wait = asyncio.create_task(ctx.stopping.wait())
     code = 0

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -122,3 +124,45 @@ def test_env_init_writes_fresh_credentials_once(tmp_path: Path) -> None:
     assert env.read_text() == first  # kept
     subprocess.run([*run, "--force"], cwd=REPO, check=True, capture_output=True)
     assert env.read_text() != first
+
+
+def test_a_taken_metrics_port_is_waited_for_then_one_clear_error(tmp_path: Path) -> None:
+    """A predecessor still closing its port is waited for (BIND_RETRY_S); a port that stays
+    taken ends the service with exit code 1 and one error line, not a traceback."""
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    script = tmp_path / "svc.py"
+    script.write_text(SERVICE)
+    try:
+        t0 = time.monotonic()
+        r = subprocess.run([sys.executable, str(script), str(port), "clean"], cwd=REPO, capture_output=True,
+                           timeout=30)
+        waited = time.monotonic() - t0
+    finally:
+        holder.close()
+    assert r.returncode == 1
+    lines = [json.loads(line) for line in r.stdout.decode().splitlines()]
+    [error] = [line for line in lines if line["level"] == "ERROR"]
+    assert error["msg"] == "cannot start" and f"127.0.0.1:{port}" in error["error"], error
+    assert b"Traceback" not in r.stdout + r.stderr
+    assert waited >= 4.5  # it retried before giving up
+
+
+def test_a_port_freed_during_the_retry_is_taken(tmp_path: Path) -> None:
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    threading.Timer(1.0, holder.close).start()
+    script = tmp_path / "svc.py"
+    script.write_text(SERVICE)
+    proc = subprocess.Popen([sys.executable, str(script), str(port), "clean"], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_http_ok(f"http://127.0.0.1:{port}/health", 15, proc)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+    assert proc.returncode == 0
