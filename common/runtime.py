@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import logging
 import signal
 import sys
@@ -28,13 +27,10 @@ import uvloop
 from aiohttp import web
 
 from common import logs
+from common.bindretry import retry_while_in_use
 from common.config import ServiceSettings
 
 log = logging.getLogger("kgw.runtime")
-
-BIND_RETRY_S = 5.0
-"""Seconds the metrics/health listener keeps retrying a port still in use (a predecessor that
-is still closing) before the service gives up with a clear error."""
 
 SHUTDOWN_GRACE = 5.0
 """Seconds between SIGTERM and a forced exit."""
@@ -86,17 +82,12 @@ async def _serve_metrics(ctx: ServiceContext, host: str, port: int) -> web.AppRu
     app.router.add_get("/health", health)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    deadline = time.monotonic() + BIND_RETRY_S
-    while True:
-        try:
-            await web.TCPSite(runner, host, port).start()
-            break
-        except OSError as e:
-            if e.errno != errno.EADDRINUSE or time.monotonic() >= deadline:
-                await runner.cleanup()
-                what = f"cannot listen on {host}:{port} for /metrics and /health: {e.strerror}"
-                raise OSError(e.errno, what) from None
-            await asyncio.sleep(0.1)
+    try:
+        # a new site per attempt: aiohttp registers a site with its runner when it starts
+        await retry_while_in_use(lambda: web.TCPSite(runner, host, port).start())
+    except OSError as e:
+        await runner.cleanup()
+        raise OSError(e.errno, f"cannot listen on {host}:{port} for /metrics and /health: {e.strerror}") from None
     log.info("metrics and health listening", extra={"fields": {"url": f"http://{host}:{port}/health"}})
     return runner
 

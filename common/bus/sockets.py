@@ -22,6 +22,8 @@ import asyncio
 import prometheus_client
 import zmq
 
+from common.bindretry import BIND_RETRY_S, retry_while_in_use
+
 SENT = prometheus_client.Counter("kgw_bus_sent_total", "Replies sent by ROUTER sockets", ["socket"])
 RECEIVED = prometheus_client.Counter("kgw_bus_received_total", "Messages received from the bus", ["socket"])
 DROPPED = prometheus_client.Counter("kgw_bus_dropped_total", "Messages not delivered, by reason", ["socket", "reason"])
@@ -63,20 +65,15 @@ def make_socket(kind: int, *, sndhwm: int = 1_000_000, rcvhwm: int = 1_000_000) 
     return sock
 
 
-async def bind(sock: zmq.Socket[bytes], endpoint: str, *, timeout: float = 5.0) -> None:
+async def bind(sock: zmq.Socket[bytes], endpoint: str, *, timeout: float = BIND_RETRY_S) -> None:
     """Bind ``sock`` to ``endpoint``, retrying for up to ``timeout`` seconds while the address
     is still in use: ZeroMQ closes a listener asynchronously, so a service restarted at once
     (or a socket re-created in the same process) can find its port briefly taken."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        try:
-            sock.bind(endpoint)
-            return
-        except zmq.ZMQError as e:
-            if e.errno != zmq.EADDRINUSE or loop.time() >= deadline:
-                raise
-        await asyncio.sleep(0.05)
+
+    async def attempt() -> None:
+        sock.bind(endpoint)
+
+    await retry_while_in_use(attempt, timeout)
 
 
 class Readable:

@@ -55,8 +55,9 @@ class MarketData:
     ) -> None:
         self.symbols = [s.upper() for s in symbols]
         self.exchange = exchange
-        prefixes = [f"md.{exchange}.{s}." for s in self.symbols]
-        self.mirror = Mirror("feed", pub_endpoint, snapshot_endpoint, prefixes)
+        #: symbol -> the topic prefix mirrored for it
+        self._prefixes = {s: f"md.{exchange}.{s}." for s in self.symbols}
+        self.mirror = Mirror("feed", pub_endpoint, snapshot_endpoint, self._prefixes.values())
         self.books: dict[str, Book] = {s: Book(s) for s in self.symbols}
         #: symbols whose book is not trustworthy now (before the first snapshot, after STALE)
         self.stale: set[str] = set(self.symbols)
@@ -71,7 +72,7 @@ class MarketData:
         """Requested symbols the feed's snapshot had nothing for, and that nothing has arrived
         for since: an unknown symbol, one outside the feed's symbol selection, or a feed still
         starting. A ``SYNCED`` update is the moment to look."""
-        return {s for s in self.symbols if f"md.{self.exchange}.{s}." in self.mirror.empty}
+        return {s for s, prefix in self._prefixes.items() if prefix in self.mirror.empty}
 
     async def start(self) -> None:
         await self.mirror.start()
